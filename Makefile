@@ -1,0 +1,51 @@
+# kefu — the front door. `make run` and `make test` set up whatever is missing first.
+SHELL := /bin/bash
+VENV := .venv
+PY := $(VENV)/bin/python
+KEFU := $(VENV)/bin/kefu
+
+.PHONY: help setup run test test-fast bench lint format lock model services browsers clean
+
+help:
+	@echo "make run    - set up what is missing and run the assistant (SQLite under var/)"
+	@echo "make test   - set up what is missing and run the whole test suite (SQLite and PostgreSQL)"
+	@echo "make bench  - measure latency and accuracy (results in var/bench/, table in docs/benchmarks.md)"
+	@echo "make lint   - ruff and mypy"
+
+setup:
+	@scripts/ensure_venv.sh app
+	@scripts/ensure_venv.sh rasa
+
+model: setup
+	@$(KEFU) model ensure
+
+services:
+	@scripts/ensure_services.sh
+
+run: setup
+	@$(KEFU) run
+
+test: setup model services
+	$(VENV)/bin/pytest -ra
+
+bench: setup model
+	$(PY) -m kefu.bench --out var/bench
+
+lint: setup
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy kefu crm_bridge knowledge_base actions
+
+format: setup
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+# Regenerate the app lock from requirements/app.in (needs the registry; review the diff).
+lock:
+	rm -rf /tmp/kefu-lock-venv && python3.11 -m venv /tmp/kefu-lock-venv
+	/tmp/kefu-lock-venv/bin/pip install -q torch==2.13.0 && /tmp/kefu-lock-venv/bin/pip install -q -r requirements/app.in
+	{ head -2 requirements/app.lock; /tmp/kefu-lock-venv/bin/pip freeze --exclude-editable; } > requirements/app.lock.new
+	mv requirements/app.lock.new requirements/app.lock
+
+clean:
+	rm -rf var/logs var/bench .pytest_cache .mypy_cache .ruff_cache

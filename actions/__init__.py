@@ -1,0 +1,1 @@
+"""kefu custom actions, served by `python -m rasa_sdk --actions actions`."""

@@ -1,0 +1,1 @@
+"""kefu CRM bridge: the database, the channels, the conversation router and the REST API."""

@@ -1,0 +1,56 @@
+"""The FastAPI application (run with `uvicorn crm_bridge.app:create_app --factory`)."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request, Response
+
+from crm_bridge.chat.views import router as chat_router
+from crm_bridge.config import get_settings
+from crm_bridge.db import get_sessionmaker
+from crm_bridge.errors import install_error_handlers
+from crm_bridge.health import router as health_router
+from crm_bridge.rasa_client import RasaClient
+from knowledge_base.runtime import build_retriever
+from knowledge_base.views import router as kb_router
+
+log = logging.getLogger("kefu")
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """Build the FAQ index and the Rasa client once per process."""
+    settings = get_settings()
+    with get_sessionmaker()() as session:
+        app.state.retriever = build_retriever(session, settings.embedding_model)
+    log.info("knowledge base indexed: %d entries", app.state.retriever.size)
+    app.state.rasa = RasaClient(settings.rasa_url, timeout_s=settings.rasa_timeout_s)
+    yield
+    app.state.rasa.close()
+
+
+def create_app() -> FastAPI:
+    """A configured kefu API."""
+    app = FastAPI(
+        title="kefu CRM bridge",
+        version="0.1.0",
+        description="Chat channels, CRM records, knowledge base and escalation for the kefu assistant.",
+        lifespan=lifespan,
+    )
+
+    @app.middleware("http")
+    async def request_id(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        request.state.request_id = request.headers.get("X-Request-ID") or uuid.uuid4().hex
+        response = await call_next(request)
+        response.headers["X-Request-ID"] = request.state.request_id
+        return response
+
+    install_error_handlers(app)
+    app.include_router(health_router)
+    app.include_router(chat_router)
+    app.include_router(kb_router)
+    return app

@@ -1,0 +1,1 @@
+"""The REST chat channel: POST /api/v1/chat."""

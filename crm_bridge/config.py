@@ -1,0 +1,72 @@
+"""One settings object, read from the environment (and a `.env` file)."""
+
+from __future__ import annotations
+
+import json
+import secrets
+from functools import lru_cache
+from typing import Literal
+
+from pydantic import AliasChoices, Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from kefu.paths import var_dir
+
+PLACEHOLDERS = {"", "change-me", "changeme", "secret", "dev"}
+
+
+def _dev_secret(name: str) -> str:
+    """A random secret kept under var/ so a development install survives restarts."""
+    path = var_dir() / "secrets.json"
+    stored: dict[str, str] = json.loads(path.read_text()) if path.exists() else {}
+    if name not in stored:
+        stored[name] = secrets.token_urlsafe(32)
+        path.write_text(json.dumps(stored))
+        path.chmod(0o600)
+    return stored[name]
+
+
+class Settings(BaseSettings):
+    """kefu configuration; every field can be set by an environment variable."""
+
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", populate_by_name=True)
+
+    env: Literal["development", "production"] = Field(
+        "development", validation_alias=AliasChoices("KEFU_ENV", "env")
+    )
+    database_url: str = Field("", validation_alias=AliasChoices("DATABASE_URL", "database_url"))
+    rasa_url: str = Field("http://127.0.0.1:5005", validation_alias=AliasChoices("RASA_URL", "rasa_url"))
+    action_server_url: str = Field(
+        "http://127.0.0.1:5055", validation_alias=AliasChoices("ACTION_SERVER_URL", "action_server_url")
+    )
+    secret_key: str = Field("", validation_alias=AliasChoices("KEFU_SECRET_KEY", "secret_key"))
+    service_token: str = Field("", validation_alias=AliasChoices("KEFU_SERVICE_TOKEN", "service_token"))
+    embedding_model: str = Field("", validation_alias=AliasChoices("KEFU_EMBEDDING_MODEL", "embedding_model"))
+    rasa_timeout_s: float = Field(15.0, validation_alias=AliasChoices("KEFU_RASA_TIMEOUT", "rasa_timeout_s"))
+    seed_demo: bool = Field(True, validation_alias=AliasChoices("KEFU_SEED_DEMO", "seed_demo"))
+
+    @model_validator(mode="after")
+    def _fill_defaults(self) -> Settings:
+        if not self.database_url:
+            self.database_url = f"sqlite:///{var_dir() / 'kefu.db'}"
+        for name in ("secret_key", "service_token"):
+            value = getattr(self, name)
+            if value.strip().lower() in PLACEHOLDERS:
+                if self.env == "production":
+                    raise ValueError(
+                        f"{name.upper()} must be set to a real secret when KEFU_ENV=production "
+                        f"(env var KEFU_{name.upper()})"
+                    )
+                setattr(self, name, _dev_secret(name))
+        return self
+
+    @property
+    def is_sqlite(self) -> bool:
+        """True for the embedded default database."""
+        return self.database_url.startswith("sqlite")
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """The process-wide settings (cached; tests clear the cache to change them)."""
+    return Settings()

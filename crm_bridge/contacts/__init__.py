@@ -1,0 +1,1 @@
+"""Contacts: who the customer is, across channels."""

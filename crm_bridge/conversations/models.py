@@ -1,0 +1,80 @@
+"""Conversation and message ORM models."""
+
+from __future__ import annotations
+
+import enum
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, Enum, Float, ForeignKey, Index, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from crm_bridge.db import Base, UTCDateTime, utcnow
+
+
+class ConversationStatus(enum.StrEnum):
+    """Who owns the conversation now."""
+
+    bot = "bot"
+    queued = "queued"
+    agent = "agent"
+    resolved = "resolved"
+
+
+class MessageRole(enum.StrEnum):
+    """Who said it."""
+
+    customer = "customer"
+    bot = "bot"
+    agent = "agent"
+    system = "system"
+
+
+def _new_conversation_id() -> str:
+    # Random, not sequential: the id reaches browsers and must not be guessable.
+    return uuid.uuid4().hex
+
+
+class Conversation(Base):
+    """One thread between a contact and kefu (bot and agents), on one channel."""
+
+    __tablename__ = "conversations"
+    __table_args__ = (Index("ix_conversations_contact_status", "contact_id", "status"),)
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=_new_conversation_id)
+    contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id"), index=True)
+    channel: Mapped[str] = mapped_column(String(32))
+    status: Mapped[ConversationStatus] = mapped_column(
+        Enum(ConversationStatus, native_enum=False, length=16), default=ConversationStatus.bot
+    )
+    language: Mapped[str | None] = mapped_column(String(8))
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    first_response_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+
+    messages: Mapped[list[Message]] = relationship(
+        back_populates="conversation", order_by="Message.id", cascade="all, delete-orphan"
+    )
+
+
+class Message(Base):
+    """Everything anyone says, stored before anything else happens."""
+
+    __tablename__ = "messages"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    conversation_id: Mapped[str] = mapped_column(
+        ForeignKey("conversations.id", ondelete="CASCADE"), index=True
+    )
+    role: Mapped[MessageRole] = mapped_column(Enum(MessageRole, native_enum=False, length=16))
+    text: Mapped[str] = mapped_column(Text)
+    buttons: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    channel: Mapped[str] = mapped_column(String(32))
+    language: Mapped[str | None] = mapped_column(String(8))
+    sentiment_label: Mapped[str | None] = mapped_column(String(16))
+    sentiment_score: Mapped[float | None] = mapped_column(Float)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    conversation: Mapped[Conversation] = relationship(back_populates="messages")

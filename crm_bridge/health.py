@@ -1,0 +1,58 @@
+"""GET /healthz: every part the assistant needs, named when it fails."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+from sqlalchemy import text
+
+from crm_bridge.config import get_settings
+from crm_bridge.db import DbSession
+from knowledge_base import service as kb
+
+router = APIRouter(tags=["health"])
+
+
+def _check(fn: Any) -> dict[str, Any]:
+    try:
+        return {"ok": True, **(fn() or {})}
+    except Exception as exc:  # every failure is a health answer, not a 500
+        return {"ok": False, "error": f"{type(exc).__name__}: {exc}"[:300]}
+
+
+@router.get("/healthz")
+def healthz(request: Request, session: DbSession) -> JSONResponse:
+    """Status of the database, Rasa, the action server and the knowledge base; 503 naming what failed."""
+    settings = get_settings()
+
+    def database() -> None:
+        session.execute(text("SELECT 1"))
+
+    def rasa() -> dict[str, Any]:
+        status = request.app.state.rasa.ping()
+        if not status.get("model_file"):
+            raise RuntimeError("no model loaded")
+        return {"model": str(status["model_file"]).rsplit("/", 1)[-1]}
+
+    def action_server() -> None:
+        httpx.get(f"{settings.action_server_url.rstrip('/')}/health", timeout=3.0).raise_for_status()
+
+    def knowledge_base() -> dict[str, Any]:
+        entries = kb.count_published(session)
+        indexed = request.app.state.retriever.size
+        if entries == 0:
+            raise RuntimeError("no published entries")
+        return {"entries": entries, "indexed": indexed}
+
+    parts = {
+        "database": _check(database),
+        "rasa": _check(rasa),
+        "action_server": _check(action_server),
+        "knowledge_base": _check(knowledge_base),
+    }
+    failing = [name for name, part in parts.items() if not part["ok"]]
+    body = {"status": "ok" if not failing else "unavailable", "failing": failing, "parts": parts}
+    return JSONResponse(body, status_code=503 if failing else 200)

@@ -1,0 +1,9 @@
+"""Imports every ORM module so Base.metadata knows all tables (Alembic and tests use it)."""
+
+from crm_bridge.contacts import models as contacts_models
+from crm_bridge.conversations import models as conversations_models
+from crm_bridge.db import Base
+from crm_bridge.users import models as users_models
+from knowledge_base import models as kb_models
+
+__all__ = ["Base", "contacts_models", "conversations_models", "kb_models", "users_models"]

@@ -1,0 +1,59 @@
+"""Talks to Rasa's REST channel (Rasa runs in its own environment and process)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+
+class RasaUnavailable(Exception):
+    """Rasa did not answer, or answered with an error."""
+
+
+@dataclass(frozen=True)
+class BotReply:
+    """One message the bot wants to send."""
+
+    text: str
+    buttons: list[dict[str, str]] = field(default_factory=list)
+
+
+class RasaClient:
+    """A pooled HTTP client for `POST /webhooks/rest/webhook`."""
+
+    def __init__(self, base_url: str, *, timeout_s: float = 15.0) -> None:
+        self._http = httpx.Client(base_url=base_url.rstrip("/"), timeout=timeout_s)
+
+    def send(self, *, sender: str, text: str, metadata: dict[str, Any]) -> list[BotReply]:
+        """Deliver a customer message and return the bot's replies."""
+        try:
+            response = self._http.post(
+                "/webhooks/rest/webhook", json={"sender": sender, "message": text, "metadata": metadata}
+            )
+            response.raise_for_status()
+            payload = response.json()
+        except (httpx.HTTPError, ValueError) as exc:
+            raise RasaUnavailable(str(exc)) from exc
+        replies = []
+        for item in payload if isinstance(payload, list) else []:
+            buttons = [
+                {"title": str(b.get("title", "")), "payload": str(b.get("payload", ""))}
+                for b in item.get("buttons") or []
+            ]
+            text_out = item.get("text") or ""
+            if text_out or buttons:
+                replies.append(BotReply(text=text_out, buttons=buttons))
+        return replies
+
+    def ping(self) -> dict[str, Any]:
+        """Rasa's /status (model loaded and serving)."""
+        response = self._http.get("/status", timeout=3.0)
+        response.raise_for_status()
+        result: dict[str, Any] = response.json()
+        return result
+
+    def close(self) -> None:
+        """Close pooled connections."""
+        self._http.close()

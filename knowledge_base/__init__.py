@@ -1,0 +1,1 @@
+"""kefu knowledge base: FAQ entries and hybrid (dense + lexical) retrieval."""

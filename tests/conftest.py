@@ -1,0 +1,63 @@
+"""Shared fixtures: real databases (SQLite file and a throw-away PostgreSQL database)."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import uuid
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.orm import Session
+
+from crm_bridge.db import make_engine
+from kefu.bootstrap import prepare_database
+from tests.helpers import sqlite_url
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Keep every test's runtime files (secrets, credentials, logs) out of the checkout's var/."""
+    if "KEFU_VAR_DIR" not in os.environ:
+        os.environ["KEFU_VAR_DIR"] = tempfile.mkdtemp(prefix="kefu-test-var-")
+
+
+PG_ADMIN_URL = os.environ.get(
+    "KEFU_TEST_PG_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+)
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """A new, empty PostgreSQL database for this test run, dropped afterwards."""
+    name = f"kefu_test_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    base = PG_ADMIN_URL.rsplit("/", 1)[0]
+    try:
+        yield f"{base}/{name}"
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgres"])
+def db_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A migrated and seeded database of each kind (session-wide; tests add rows, never assume empty)."""
+    if request.param == "sqlite":
+        url = sqlite_url(tmp_path_factory.mktemp("sqlite"))
+    else:
+        url = request.getfixturevalue("postgres_url")
+    prepare_database(url)
+    return url
+
+
+@pytest.fixture
+def session(db_url: str) -> Iterator[Session]:
+    """A session on the test database."""
+    engine = make_engine(db_url)
+    with Session(engine, expire_on_commit=False) as s:
+        yield s
+    engine.dispose()

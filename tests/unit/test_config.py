@@ -1,0 +1,32 @@
+import pytest
+from pydantic import ValidationError
+
+from crm_bridge.config import Settings
+from tests.helpers import kefu_env
+
+
+def test_development_generates_and_keeps_secrets(tmp_path) -> None:
+    with kefu_env(
+        KEFU_VAR_DIR=str(tmp_path), KEFU_ENV="development", KEFU_SECRET_KEY="", KEFU_SERVICE_TOKEN=""
+    ):
+        first = Settings()
+        second = Settings()
+    assert len(first.secret_key) >= 32
+    assert first.secret_key == second.secret_key
+    assert first.service_token != first.secret_key
+    assert (tmp_path / "secrets.json").stat().st_mode & 0o077 == 0
+
+
+def test_production_refuses_placeholder_secrets(tmp_path) -> None:
+    with (
+        kefu_env(KEFU_VAR_DIR=str(tmp_path), KEFU_ENV="production", KEFU_SECRET_KEY="change-me"),
+        pytest.raises(ValidationError, match="KEFU_SECRET_KEY"),
+    ):
+        Settings()
+
+
+def test_default_database_is_sqlite_under_var(tmp_path) -> None:
+    with kefu_env(KEFU_VAR_DIR=str(tmp_path), DATABASE_URL=""):
+        settings = Settings()
+    assert settings.database_url == f"sqlite:///{tmp_path / 'kefu.db'}"
+    assert settings.is_sqlite
