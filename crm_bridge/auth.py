@@ -1,16 +1,101 @@
-"""Authentication dependencies. The service token lets kefu's own processes (the action server) in."""
+"""Authentication and roles: bearer tokens (OAuth2 password flow), a cookie session for pages,
+and the service token kefu's own processes (the action server) use."""
 
 from __future__ import annotations
 
 import hmac
-from typing import Annotated
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Annotated, Any
 
-from fastapi import Depends, HTTPException, status
+import jwt
+from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from crm_bridge.config import get_settings
+from crm_bridge.db import DbSession, utcnow
+from crm_bridge.users.models import Role, User
 
+SESSION_COOKIE = "kefu_session"
+_ALGORITHM = "HS256"
 _bearer = HTTPBearer(auto_error=False)
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is calling: a user with a role, or kefu's own service."""
+
+    kind: str  # "user" | "service"
+    user_id: int | None = None
+    username: str | None = None
+    role: Role | None = None
+
+    @property
+    def is_admin(self) -> bool:
+        """Admins may do everything agents may."""
+        return self.role is Role.admin
+
+
+def create_access_token(user: User) -> tuple[str, int]:
+    """A signed token for `user` and its lifetime in seconds."""
+    settings = get_settings()
+    ttl = timedelta(minutes=settings.token_ttl_minutes)
+    now = utcnow()
+    claims = {"sub": str(user.id), "role": user.role.value, "iat": now, "exp": now + ttl, "typ": "access"}
+    return jwt.encode(claims, settings.secret_key, algorithm=_ALGORITHM), int(ttl.total_seconds())
+
+
+def _unauthorized(message: str = "authentication required") -> HTTPException:
+    return HTTPException(status.HTTP_401_UNAUTHORIZED, message, headers={"WWW-Authenticate": "Bearer"})
+
+
+def _token_from(request: Request, credentials: HTTPAuthorizationCredentials | None) -> str | None:
+    if credentials is not None:
+        return credentials.credentials
+    return request.cookies.get(SESSION_COOKIE)
+
+
+def current_principal(
+    request: Request,
+    session: DbSession,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Principal:
+    """The caller, from a bearer token or the session cookie; 401 when absent or invalid."""
+    token = _token_from(request, credentials)
+    if not token:
+        raise _unauthorized()
+    settings = get_settings()
+    if hmac.compare_digest(token.encode(), settings.service_token.encode()):
+        return Principal(kind="service")
+    try:
+        claims = jwt.decode(token, settings.secret_key, algorithms=[_ALGORITHM])
+        user_id = int(claims["sub"])
+    except (jwt.PyJWTError, KeyError, ValueError) as exc:
+        raise _unauthorized("invalid or expired token") from exc
+    # Read the account on every request so deactivation and role changes take effect at once.
+    user = session.get(User, user_id)
+    if user is None or not user.active:
+        raise _unauthorized("account disabled or removed")
+    return Principal(kind="user", user_id=user.id, username=user.username, role=user.role)
+
+
+CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
+
+
+def require_role(*roles: Role, allow_service: bool = False) -> Any:
+    """Dependency: the caller must hold one of `roles` (admins always pass); 403 otherwise."""
+
+    def check(principal: CurrentPrincipal) -> Principal:
+        if principal.kind == "service":
+            if allow_service:
+                return principal
+            raise HTTPException(status.HTTP_403_FORBIDDEN, "this route is not for service callers")
+        if principal.is_admin or principal.role in roles:
+            return principal
+        needed = " or ".join(r.value for r in roles)
+        raise HTTPException(status.HTTP_403_FORBIDDEN, f"this route needs the {needed} role")
+
+    return Depends(check)
 
 
 def require_service(
@@ -18,9 +103,7 @@ def require_service(
 ) -> None:
     """Allow only callers that present the service token (`Authorization: Bearer …`)."""
     if credentials is None:
-        raise HTTPException(
-            status.HTTP_401_UNAUTHORIZED, "authentication required", headers={"WWW-Authenticate": "Bearer"}
-        )
+        raise _unauthorized()
     expected = get_settings().service_token
     if not hmac.compare_digest(credentials.credentials.encode(), expected.encode()):
         raise HTTPException(status.HTTP_403_FORBIDDEN, "this token may not use this route")

@@ -7,7 +7,7 @@ import secrets
 from functools import lru_cache
 from typing import Literal
 
-from pydantic import AliasChoices, Field, model_validator
+from pydantic import AliasChoices, BaseModel, Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from kefu.paths import var_dir
@@ -24,6 +24,21 @@ def _dev_secret(name: str) -> str:
         path.write_text(json.dumps(stored))
         path.chmod(0o600)
     return stored[name]
+
+
+class SlaTarget(BaseModel):
+    """Minutes allowed for one priority."""
+
+    first_response_minutes: int = Field(gt=0)
+    resolution_minutes: int = Field(gt=0)
+
+
+DEFAULT_SLA = {
+    "urgent": SlaTarget(first_response_minutes=15, resolution_minutes=4 * 60),
+    "high": SlaTarget(first_response_minutes=60, resolution_minutes=8 * 60),
+    "normal": SlaTarget(first_response_minutes=4 * 60, resolution_minutes=24 * 60),
+    "low": SlaTarget(first_response_minutes=8 * 60, resolution_minutes=72 * 60),
+}
 
 
 class Settings(BaseSettings):
@@ -43,6 +58,17 @@ class Settings(BaseSettings):
     service_token: str = Field("", validation_alias=AliasChoices("KEFU_SERVICE_TOKEN", "service_token"))
     embedding_model: str = Field("", validation_alias=AliasChoices("KEFU_EMBEDDING_MODEL", "embedding_model"))
     rasa_timeout_s: float = Field(15.0, validation_alias=AliasChoices("KEFU_RASA_TIMEOUT", "rasa_timeout_s"))
+    token_ttl_minutes: int = Field(
+        720,
+        ge=5,
+        le=7 * 24 * 60,
+        validation_alias=AliasChoices("KEFU_TOKEN_TTL_MINUTES", "token_ttl_minutes"),
+    )
+    sla_policy: dict[str, SlaTarget] = Field(
+        default_factory=lambda: dict(DEFAULT_SLA),
+        validation_alias=AliasChoices("KEFU_SLA_POLICY", "sla_policy"),
+        description='JSON: {"urgent": {"first_response_minutes": 15, "resolution_minutes": 240}, ...}',
+    )
     seed_demo: bool = Field(True, validation_alias=AliasChoices("KEFU_SEED_DEMO", "seed_demo"))
 
     @model_validator(mode="after")
@@ -58,6 +84,13 @@ class Settings(BaseSettings):
                         f"(env var KEFU_{name.upper()})"
                     )
                 setattr(self, name, _dev_secret(name))
+        return self
+
+    @model_validator(mode="after")
+    def _sla_complete(self) -> Settings:
+        missing = {"low", "normal", "high", "urgent"} - set(self.sla_policy)
+        if missing:
+            raise ValueError(f"KEFU_SLA_POLICY lacks priorities: {', '.join(sorted(missing))}")
         return self
 
     @property

@@ -26,6 +26,13 @@ class DomainError(Exception):
         self.details = details
 
 
+class Invalid(DomainError):
+    """The request is well-formed but its content is not acceptable."""
+
+    status_code = 422
+    code = "invalid_request"
+
+
 class NotFound(DomainError):
     """The thing asked for does not exist."""
 

@@ -3,7 +3,17 @@
 from crm_bridge.contacts import models as contacts_models
 from crm_bridge.conversations import models as conversations_models
 from crm_bridge.db import Base
+from crm_bridge.feedback import models as feedback_models
+from crm_bridge.tickets import models as tickets_models
 from crm_bridge.users import models as users_models
 from knowledge_base import models as kb_models
 
-__all__ = ["Base", "contacts_models", "conversations_models", "kb_models", "users_models"]
+__all__ = [
+    "Base",
+    "contacts_models",
+    "conversations_models",
+    "feedback_models",
+    "kb_models",
+    "tickets_models",
+    "users_models",
+]

@@ -90,6 +90,44 @@ def _model(args: argparse.Namespace) -> int:
     return 0
 
 
+def _users_create(args: argparse.Namespace) -> int:
+    from sqlalchemy.orm import Session
+
+    from crm_bridge.config import get_settings
+    from crm_bridge.db import make_engine
+    from crm_bridge.errors import DomainError
+    from crm_bridge.migrate import upgrade
+    from crm_bridge.users import service
+    from crm_bridge.users.models import Role
+
+    if args.password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        import getpass
+
+        password = getpass.getpass(f"password for {args.username}: ")
+    languages = [lang.strip() for lang in args.languages.split(",") if lang.strip()]
+    if bad := [lang for lang in languages if lang not in ("en", "zh")]:
+        print(f"unknown language(s): {', '.join(bad)} (use en, zh)", file=sys.stderr)
+        return 2
+    url = get_settings().database_url
+    upgrade(url)
+    engine = make_engine(url)
+    try:
+        with Session(engine) as session:
+            user = service.create(
+                session, username=args.username, password=password, role=Role(args.role), languages=languages
+            )
+            session.commit()
+            print(f"created {user.role.value} {user.username!r} (id {user.id})")
+    except DomainError as exc:
+        print(f"error: {exc.message}", file=sys.stderr)
+        return 1
+    finally:
+        engine.dispose()
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser (subcommands)."""
     parser = argparse.ArgumentParser(prog="kefu", description="kefu customer-service assistant")
@@ -111,6 +149,14 @@ def build_parser() -> argparse.ArgumentParser:
     model = sub.add_parser("model", help="the Rasa model")
     model_sub = model.add_subparsers(dest="model_command", required=True)
     model_sub.add_parser("ensure", help="train only if bot/ or config.yml changed").set_defaults(func=_model)
+    users = sub.add_parser("users", help="agent and admin accounts")
+    users_sub = users.add_subparsers(dest="users_command", required=True)
+    create = users_sub.add_parser("create", help="create an account")
+    create.add_argument("--role", choices=["admin", "agent"], required=True)
+    create.add_argument("--username", required=True)
+    create.add_argument("--languages", default="en", help="comma-separated: en,zh")
+    create.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
+    create.set_defaults(func=_users_create)
     return parser
 
 

@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+import enum
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import ForeignKey, String, UniqueConstraint
+from sqlalchemy import JSON, Enum, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from crm_bridge.db import Base, UTCDateTime, utcnow
+
+
+class Tier(enum.StrEnum):
+    """Service tier."""
+
+    standard = "standard"
+    vip = "vip"
 
 
 class Contact(Base):
@@ -16,10 +25,15 @@ class Contact(Base):
     __tablename__ = "contacts"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    name: Mapped[str | None] = mapped_column(String(200))
+    name: Mapped[str | None] = mapped_column(String(200), index=True)
     email: Mapped[str | None] = mapped_column(String(320), index=True)
     phone: Mapped[str | None] = mapped_column(String(32), index=True)
     preferred_language: Mapped[str | None] = mapped_column(String(8))
+    tier: Mapped[Tier] = mapped_column(Enum(Tier, native_enum=False, length=16), default=Tier.standard)
+    tags: Mapped[list[str]] = mapped_column(JSON, default=list)
+    attributes: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("contacts.id"))
+    erased_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
 

@@ -1,12 +1,19 @@
-"""Contact database work (no HTTP)."""
+"""Contact database work (no HTTP): identities, search, merge, export and erasure."""
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, or_, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from crm_bridge.contacts.models import Contact, ContactIdentity
+from crm_bridge.conversations.models import Conversation, Message, MessageRole
+from crm_bridge.db import utcnow
+from crm_bridge.errors import Conflict, Invalid, NotFound
+
+ERASED = "[erased]"
 
 
 def resolve_identity(session: Session, *, channel: str, external_id: str, language: str | None) -> Contact:
@@ -26,4 +33,155 @@ def resolve_identity(session: Session, *, channel: str, external_id: str, langua
         # Two first messages raced; the other request created the identity.
         identity = session.scalars(stmt).one()
         return identity.contact
+    return contact
+
+
+def get_or_raise(session: Session, contact_id: int) -> Contact:
+    """The contact with this id, or NotFound."""
+    contact = session.get(Contact, contact_id, options=[selectinload(Contact.identities)])
+    if contact is None:
+        raise NotFound(f"contact {contact_id} not found")
+    return contact
+
+
+def create(session: Session, *, data: dict[str, Any]) -> Contact:
+    """A new contact from validated fields."""
+    contact = Contact(**{k: v for k, v in data.items() if v is not None})
+    contact.identities = []
+    session.add(contact)
+    session.flush()
+    return contact
+
+
+def update_fields(session: Session, *, contact: Contact, changes: dict[str, Any]) -> Contact:
+    """Apply validated changes; an erased contact cannot be given personal data again."""
+    if contact.erased_at is not None:
+        raise Conflict("this contact's personal data was erased; create a new contact instead")
+    for key, value in changes.items():
+        setattr(contact, key, value)
+    session.flush()
+    return contact
+
+
+def search_query(q: str | None, *, include_merged: bool = False) -> Select[Any]:
+    """Contacts whose name, email or phone contains `q` (case-insensitive), newest first."""
+    stmt = select(Contact).options(selectinload(Contact.identities)).order_by(Contact.id.desc())
+    if not include_merged:
+        stmt = stmt.where(Contact.merged_into_id.is_(None))
+    if q and q.strip():
+        term = q.strip()
+        digits = "".join(ch for ch in term if ch.isdigit())
+        like = f"%{term.lower()}%"
+        clauses: list[ColumnElement[bool]] = [Contact.name.ilike(like), Contact.email.ilike(like)]
+        if len(digits) >= 3:
+            clauses.append(Contact.phone.contains(digits))
+        stmt = stmt.where(or_(*clauses))
+    return stmt
+
+
+def merge(session: Session, *, target: Contact, source: Contact) -> Contact:
+    """Fold `source` into `target`: identities, conversations and tickets move; `source` stays as history."""
+    from crm_bridge.tickets.models import Ticket  # tickets depend on contacts, not the reverse
+
+    if target.id == source.id:
+        raise Invalid("a contact cannot be merged into itself")
+    if source.merged_into_id is not None:
+        raise Conflict(f"contact {source.id} was already merged into {source.merged_into_id}")
+    if target.merged_into_id is not None:
+        raise Conflict(f"contact {target.id} was merged into {target.merged_into_id}; merge into that one")
+    session.execute(
+        update(ContactIdentity).where(ContactIdentity.contact_id == source.id).values(contact_id=target.id)
+    )
+    session.execute(
+        update(Conversation).where(Conversation.contact_id == source.id).values(contact_id=target.id)
+    )
+    session.execute(update(Ticket).where(Ticket.contact_id == source.id).values(contact_id=target.id))
+    _move_feedback(session, source.id, target.id)
+    for name in ("name", "email", "phone", "preferred_language"):
+        if getattr(target, name) is None and getattr(source, name) is not None:
+            setattr(target, name, getattr(source, name))
+    target.tags = sorted(set(target.tags) | set(source.tags))
+    target.attributes = {**source.attributes, **target.attributes}
+    if source.tier.value == "vip":
+        target.tier = source.tier
+    source.merged_into_id = target.id
+    session.flush()
+    session.expire(target, ["identities"])
+    return target
+
+
+def _move_feedback(session: Session, source_id: int, target_id: int) -> None:
+    from crm_bridge.feedback.models import Feedback
+
+    session.execute(update(Feedback).where(Feedback.contact_id == source_id).values(contact_id=target_id))
+
+
+def export(session: Session, contact: Contact) -> dict[str, Any]:
+    """Everything kefu holds about a contact (for a data-access request)."""
+    from crm_bridge.tickets.models import Ticket
+    from crm_bridge.tickets.service import to_read
+
+    conversations = session.scalars(
+        select(Conversation)
+        .where(Conversation.contact_id == contact.id)
+        .options(selectinload(Conversation.messages))
+        .order_by(Conversation.started_at)
+    ).all()
+    tickets = session.scalars(select(Ticket).where(Ticket.contact_id == contact.id).order_by(Ticket.id)).all()
+    from crm_bridge.feedback.models import Feedback
+
+    feedback = [
+        {"rating": f.rating, "nps": f.nps, "comment": f.comment, "created_at": f.created_at.isoformat()}
+        for f in session.scalars(select(Feedback).where(Feedback.contact_id == contact.id))
+    ]
+    return {
+        "contact": {
+            "id": contact.id,
+            "name": contact.name,
+            "email": contact.email,
+            "phone": contact.phone,
+            "preferred_language": contact.preferred_language,
+            "tier": contact.tier.value,
+            "tags": contact.tags,
+            "attributes": contact.attributes,
+            "created_at": contact.created_at.isoformat(),
+        },
+        "identities": [{"channel": i.channel, "external_id": i.external_id} for i in contact.identities],
+        "conversations": [
+            {
+                "id": c.id,
+                "channel": c.channel,
+                "status": c.status.value,
+                "started_at": c.started_at.isoformat(),
+                "messages": [
+                    {"role": m.role.value, "text": m.text, "created_at": m.created_at.isoformat()}
+                    for m in c.messages
+                ],
+            }
+            for c in conversations
+        ],
+        "tickets": [
+            {k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in to_read(t).items()}
+            for t in tickets
+        ],
+        "feedback": feedback,
+        "exported_at": utcnow().isoformat(),
+    }
+
+
+def erase(session: Session, contact: Contact) -> Contact:
+    """Anonymise personal data (fields, identities, customer message texts); keep tickets and figures."""
+    contact.name = contact.email = contact.phone = None
+    contact.tags = []
+    contact.attributes = {}
+    contact.erased_at = utcnow()
+    for n, identity in enumerate(contact.identities):
+        identity.external_id = f"erased-{contact.id}-{n}"
+    conversation_ids = select(Conversation.id).where(Conversation.contact_id == contact.id)
+    session.execute(
+        update(Message)
+        .where(Message.conversation_id.in_(conversation_ids), Message.role == MessageRole.customer)
+        .values(text=ERASED)
+    )
+    session.flush()
     return contact

@@ -1,0 +1,82 @@
+"""Contact routes."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query
+
+from crm_bridge.auth import Principal, require_role
+from crm_bridge.contacts import service
+from crm_bridge.contacts.models import Contact
+from crm_bridge.contacts.schemas import ContactCreate, ContactRead, ContactUpdate, MergeRequest
+from crm_bridge.db import DbSession
+from crm_bridge.pagination import Page, PageParams, page_params, paginate
+from crm_bridge.users.models import Role
+
+router = APIRouter(prefix="/api/v1/contacts", tags=["contacts"])
+Agent = Annotated[Principal, require_role(Role.agent, allow_service=True)]
+Admin = Annotated[Principal, require_role(Role.admin)]
+
+
+@router.get("", response_model=Page[ContactRead])
+def list_contacts(
+    _: Agent,
+    session: DbSession,
+    page: Annotated[PageParams, Depends(page_params)],
+    q: Annotated[str | None, Query(max_length=200, description="part of a name, email or phone")] = None,
+    include_merged: bool = False,
+) -> dict[str, Any]:
+    """Search contacts by name, email or phone."""
+    items, total = paginate(session, service.search_query(q, include_merged=include_merged), page)
+    return {"items": items, "total": total}
+
+
+@router.post("", response_model=ContactRead, status_code=201)
+def create_contact(body: ContactCreate, _: Agent, session: DbSession) -> Contact:
+    """Create a contact (email validated, phone normalised to E.164)."""
+    contact = service.create(session, data=body.model_dump(exclude_unset=True))
+    session.commit()
+    return service.get_or_raise(session, contact.id)
+
+
+@router.get("/{contact_id}", response_model=ContactRead)
+def get_contact(contact_id: int, _: Agent, session: DbSession) -> Contact:
+    """One contact with its channel identities."""
+    return service.get_or_raise(session, contact_id)
+
+
+@router.patch("/{contact_id}", response_model=ContactRead)
+def update_contact(contact_id: int, body: ContactUpdate, _: Agent, session: DbSession) -> Contact:
+    """Change fields (only those sent)."""
+    contact = service.update_fields(
+        session,
+        contact=service.get_or_raise(session, contact_id),
+        changes=body.model_dump(exclude_unset=True),
+    )
+    session.commit()
+    return contact
+
+
+@router.delete("/{contact_id}", response_model=ContactRead)
+def erase_contact(contact_id: int, _: Admin, session: DbSession) -> Contact:
+    """Erase personal data (PIPL / GDPR): fields and message texts anonymised; tickets and figures kept."""
+    contact = service.erase(session, service.get_or_raise(session, contact_id))
+    session.commit()
+    return contact
+
+
+@router.post("/{contact_id}/merge", response_model=ContactRead)
+def merge_contact(contact_id: int, body: MergeRequest, _: Agent, session: DbSession) -> Contact:
+    """Fold another contact into this one: identities, conversations, tickets and feedback move."""
+    target = service.get_or_raise(session, contact_id)
+    source = service.get_or_raise(session, body.source_id)
+    service.merge(session, target=target, source=source)
+    session.commit()
+    return service.get_or_raise(session, contact_id)
+
+
+@router.get("/{contact_id}/export")
+def export_contact(contact_id: int, _: Admin, session: DbSession) -> dict[str, Any]:
+    """Everything held about a contact, as JSON (data-access requests)."""
+    return service.export(session, service.get_or_raise(session, contact_id))

@@ -1,0 +1,1 @@
+"""Feedback: CSAT and NPS ratings."""

@@ -1,0 +1,53 @@
+"""Feedback routes."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query
+
+from crm_bridge.auth import Principal, require_role
+from crm_bridge.db import DbSession
+from crm_bridge.feedback import service
+from crm_bridge.feedback.schemas import FeedbackCreate, FeedbackRead, FeedbackSummary
+from crm_bridge.pagination import Page, PageParams, page_params, paginate
+from crm_bridge.users.models import Role
+
+router = APIRouter(prefix="/api/v1/feedback", tags=["feedback"])
+Agent = Annotated[Principal, require_role(Role.agent, allow_service=True)]
+
+
+def _filters(
+    created_from: datetime | None = None,
+    created_to: datetime | None = None,
+    agent_id: Annotated[int | None, Query(ge=1)] = None,
+    contact_id: Annotated[int | None, Query(ge=1)] = None,
+) -> service.FeedbackFilters:
+    return service.FeedbackFilters(created_from, created_to, agent_id, contact_id)
+
+
+Filters = Annotated[service.FeedbackFilters, Depends(_filters)]
+
+
+@router.get("", response_model=Page[FeedbackRead])
+def list_feedback(
+    _: Agent, session: DbSession, filters: Filters, page: Annotated[PageParams, Depends(page_params)]
+) -> dict[str, Any]:
+    """Ratings, newest first, by date range, agent or contact."""
+    items, total = paginate(session, service.query(filters), page)
+    return {"items": [service.to_read(f) for f in items], "total": total}
+
+
+@router.post("", response_model=FeedbackRead, status_code=201)
+def create_feedback(body: FeedbackCreate, _: Agent, session: DbSession) -> dict[str, Any]:
+    """Record a CSAT rating (and optional NPS and comment)."""
+    feedback = service.create(session, data=body.model_dump())
+    session.commit()
+    return service.to_read(feedback)
+
+
+@router.get("/summary", response_model=FeedbackSummary)
+def feedback_summary(_: Agent, session: DbSession, filters: Filters) -> dict[str, Any]:
+    """Average CSAT, share of 4-5 ratings and NPS over a date range."""
+    return service.summary(session, filters)

@@ -1,0 +1,128 @@
+"""Login, roles, 401 and 403."""
+
+from __future__ import annotations
+
+import uuid
+
+import jwt
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session
+
+from crm_bridge.users import service
+from crm_bridge.users.models import Role
+
+
+def _make_user(session: Session, role: Role, password: str = "correct horse battery") -> str:
+    username = f"{role.value}-{uuid.uuid4().hex[:8]}"
+    service.create(session, username=username, password=password, role=role, languages=["en"])
+    session.commit()
+    return username
+
+
+def _login(client: TestClient, username: str, password: str = "correct horse battery") -> str:
+    response = client.post("/api/v1/auth/token", data={"username": username, "password": password})
+    assert response.status_code == 200, response.text
+    return str(response.json()["access_token"])
+
+
+def test_password_is_stored_hashed(session: Session) -> None:
+    username = _make_user(session, Role.agent)
+    user = service.get_by_username(session, username)
+    assert user is not None
+    assert user.password_hash.startswith("$argon2id$")
+    assert "correct horse" not in user.password_hash
+
+
+def test_login_and_me(client: TestClient, session: Session) -> None:
+    username = _make_user(session, Role.agent)
+    response = client.post(
+        "/api/v1/auth/token", data={"username": username, "password": "correct horse battery"}
+    )
+    assert response.status_code == 200
+    assert "kefu_session" in response.headers["set-cookie"]
+    assert "HttpOnly" in response.headers["set-cookie"]
+    token = response.json()["access_token"]
+    me = client.get("/api/v1/auth/me", headers={"Authorization": f"Bearer {token}"})
+    assert me.status_code == 200
+    assert me.json()["username"] == username
+    assert "password_hash" not in me.json()
+
+
+def test_wrong_password_and_unknown_user_look_the_same(client: TestClient, session: Session) -> None:
+    username = _make_user(session, Role.agent)
+    wrong = client.post("/api/v1/auth/token", data={"username": username, "password": "nope nope nope"})
+    unknown = client.post("/api/v1/auth/token", data={"username": "ghost-user", "password": "nope nope nope"})
+    assert wrong.status_code == unknown.status_code == 401
+    assert wrong.json()["error"]["message"] == unknown.json()["error"]["message"]
+
+
+@pytest.mark.parametrize("path", ["/api/v1/users", "/api/v1/auth/me"])
+def test_no_credentials_is_401(client: TestClient, path: str) -> None:
+    fresh = TestClient(client.app)  # no cookies from earlier logins
+    response = fresh.get(path)
+    assert response.status_code == 401
+    assert response.json()["error"]["code"] == "unauthorized"
+
+
+def test_forged_or_expired_token_is_401(client: TestClient, session: Session) -> None:
+    forged = jwt.encode({"sub": "1", "role": "admin", "exp": 9999999999}, "not-the-key", algorithm="HS256")
+    fresh = TestClient(client.app)
+    assert fresh.get("/api/v1/users", headers={"Authorization": f"Bearer {forged}"}).status_code == 401
+    expired = jwt.encode({"sub": "1", "exp": 1}, "x", algorithm="HS256")
+    assert fresh.get("/api/v1/users", headers={"Authorization": f"Bearer {expired}"}).status_code == 401
+
+
+def test_agent_gets_403_on_admin_routes(client: TestClient, session: Session) -> None:
+    token = _login(client, _make_user(session, Role.agent))
+    fresh = TestClient(client.app)
+    response = fresh.get("/api/v1/users", headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == 403
+    assert response.json()["error"]["code"] == "forbidden"
+
+
+def test_admin_manages_users(client: TestClient, session: Session) -> None:
+    token = _login(client, _make_user(session, Role.admin))
+    auth = {"Authorization": f"Bearer {token}"}
+    fresh = TestClient(client.app)
+    name = f"new-{uuid.uuid4().hex[:6]}"
+    created = fresh.post(
+        "/api/v1/users",
+        json={"username": name, "password": "a long passphrase", "role": "agent", "languages": ["zh"]},
+        headers=auth,
+    )
+    assert created.status_code == 201, created.text
+    user_id = created.json()["id"]
+    dup = fresh.post(
+        "/api/v1/users",
+        json={"username": name, "password": "a long passphrase", "role": "agent"},
+        headers=auth,
+    )
+    assert dup.status_code == 409
+    listed = fresh.get("/api/v1/users", params={"limit": 500}, headers=auth).json()
+    assert listed["total"] >= 2
+    assert any(u["username"] == name for u in listed["items"])
+    patched = fresh.patch(f"/api/v1/users/{user_id}", json={"active": False}, headers=auth)
+    assert patched.json()["active"] is False
+    # a deactivated account cannot log in
+    assert (
+        fresh.post("/api/v1/auth/token", data={"username": name, "password": "a long passphrase"}).status_code
+        == 401
+    )
+    assert fresh.get("/api/v1/users/999999", headers=auth).status_code == 404
+
+
+def test_cookie_session_authenticates(client: TestClient, session: Session) -> None:
+    username = _make_user(session, Role.admin)
+    browser = TestClient(client.app)
+    browser.post("/api/v1/auth/token", data={"username": username, "password": "correct horse battery"})
+    assert browser.get("/api/v1/users").status_code == 200
+    browser.post("/api/v1/auth/logout")
+    assert browser.get("/api/v1/users").status_code == 401
+
+
+def test_service_token_is_not_a_user(client: TestClient) -> None:
+    from tests.api.conftest import SERVICE_TOKEN
+
+    fresh = TestClient(client.app)
+    assert fresh.get("/api/v1/users", headers={"Authorization": f"Bearer {SERVICE_TOKEN}"}).status_code == 403
