@@ -12,10 +12,12 @@ from fastapi import FastAPI, Request, Response
 from crm_bridge.chat.views import router as chat_router
 from crm_bridge.config import get_settings
 from crm_bridge.contacts.views import router as contacts_router
+from crm_bridge.conversations.views import router as conversations_router
 from crm_bridge.db import get_sessionmaker
 from crm_bridge.errors import install_error_handlers
 from crm_bridge.feedback.views import router as feedback_router
 from crm_bridge.health import router as health_router
+from crm_bridge.openapi import install_openapi
 from crm_bridge.rasa_client import RasaClient
 from crm_bridge.tickets.views import router as tickets_router
 from crm_bridge.users.views import router as users_router
@@ -61,4 +63,6 @@ def create_app() -> FastAPI:
     app.include_router(tickets_router)
     app.include_router(contacts_router)
     app.include_router(feedback_router)
+    app.include_router(conversations_router)
+    install_openapi(app)
     return app

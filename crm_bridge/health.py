@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 import httpx
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict
 from sqlalchemy import text
 
 from crm_bridge.config import get_settings
@@ -16,6 +17,22 @@ from knowledge_base import service as kb
 router = APIRouter(tags=["health"])
 
 
+class Part(BaseModel):
+    """One part's state; extra fields (entries, model, error) depend on the part."""
+
+    model_config = ConfigDict(extra="allow")
+
+    ok: bool
+
+
+class HealthReport(BaseModel):
+    """The whole report."""
+
+    status: Literal["ok", "unavailable"]
+    failing: list[str]
+    parts: dict[str, Part]
+
+
 def _check(fn: Any) -> dict[str, Any]:
     try:
         return {"ok": True, **(fn() or {})}
@@ -23,7 +40,13 @@ def _check(fn: Any) -> dict[str, Any]:
         return {"ok": False, "error": f"{type(exc).__name__}: {exc}"[:300]}
 
 
-@router.get("/healthz")
+@router.get(
+    "/healthz",
+    response_model=HealthReport,
+    responses={
+        503: {"model": HealthReport, "description": "one or more parts are down (named in `failing`)"}
+    },
+)
 def healthz(request: Request, session: DbSession) -> JSONResponse:
     """Status of the database, Rasa, the action server and the knowledge base; 503 naming what failed."""
     settings = get_settings()

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import Select, func, select
+from sqlalchemy.orm import Session, selectinload
 
 from crm_bridge.conversations.models import Conversation, ConversationStatus, Message, MessageRole
 from crm_bridge.db import utcnow
+from crm_bridge.errors import NotFound
 
 
 def open_conversation(session: Session, *, contact_id: int, channel: str, language: str) -> Conversation:
@@ -61,3 +64,38 @@ def count_messages(session: Session, conversation_id: str) -> int:
     """How many messages a conversation holds."""
     stmt = select(func.count()).select_from(Message).where(Message.conversation_id == conversation_id)
     return int(session.scalar(stmt) or 0)
+
+
+@dataclass(frozen=True)
+class ConversationFilters:
+    """List filters."""
+
+    status: ConversationStatus | None = None
+    contact_id: int | None = None
+    channel: str | None = None
+    started_from: datetime | None = None
+    started_to: datetime | None = None
+
+
+def list_query(filters: ConversationFilters) -> Select[Any]:
+    """SELECT for a filtered list, most recently active first."""
+    stmt = select(Conversation).order_by(Conversation.updated_at.desc(), Conversation.id)
+    if filters.status:
+        stmt = stmt.where(Conversation.status == filters.status)
+    if filters.contact_id is not None:
+        stmt = stmt.where(Conversation.contact_id == filters.contact_id)
+    if filters.channel:
+        stmt = stmt.where(Conversation.channel == filters.channel)
+    if filters.started_from:
+        stmt = stmt.where(Conversation.started_at >= filters.started_from)
+    if filters.started_to:
+        stmt = stmt.where(Conversation.started_at < filters.started_to)
+    return stmt
+
+
+def get_or_raise(session: Session, conversation_id: str) -> Conversation:
+    """The conversation with its messages, or NotFound."""
+    conversation = session.get(Conversation, conversation_id, options=[selectinload(Conversation.messages)])
+    if conversation is None:
+        raise NotFound(f"conversation {conversation_id} not found")
+    return conversation

@@ -3,12 +3,16 @@ the end-to-end tests cover the real Rasa path; these cover validation and the Ra
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session
 
 from crm_bridge.app import create_app
+from crm_bridge.users import service as users
+from crm_bridge.users.models import Role
 from kefu.stack import free_port
 from tests.helpers import kefu_env
 
@@ -30,3 +34,26 @@ def client(db_url: str) -> Iterator[TestClient]:
         TestClient(create_app()) as test_client,
     ):
         yield test_client
+
+
+def logged_in(client: TestClient, session: Session, role: Role) -> tuple[TestClient, int]:
+    """A new client logged in as a new user with `role`, and that user's id."""
+    name = f"{role.value}-{uuid.uuid4().hex[:8]}"
+    user = users.create(session, username=name, password="test password 1", role=role, languages=["en", "zh"])
+    session.commit()
+    fresh = TestClient(client.app)
+    token = fresh.post("/api/v1/auth/token", data={"username": name, "password": "test password 1"}).json()
+    fresh.headers["Authorization"] = f"Bearer {token['access_token']}"
+    return fresh, user.id
+
+
+@pytest.fixture
+def agent_client(client: TestClient, session: Session) -> tuple[TestClient, int]:
+    """Logged in as a new agent."""
+    return logged_in(client, session, Role.agent)
+
+
+@pytest.fixture
+def admin_client(client: TestClient, session: Session) -> tuple[TestClient, int]:
+    """Logged in as a new admin."""
+    return logged_in(client, session, Role.admin)

@@ -3,27 +3,16 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy.orm import Session
-
-from crm_bridge.users import service as users
-from crm_bridge.users.models import Role
 
 
 @pytest.fixture
-def agent(client: TestClient, session: Session) -> Iterator[tuple[TestClient, int]]:
-    """A fresh client logged in as a new agent, and the agent's id."""
-    name = f"agent-{uuid.uuid4().hex[:8]}"
-    user = users.create(session, username=name, password="agent password 1", role=Role.agent)
-    session.commit()
-    fresh = TestClient(client.app)
-    token = fresh.post("/api/v1/auth/token", data={"username": name, "password": "agent password 1"}).json()
-    fresh.headers["Authorization"] = f"Bearer {token['access_token']}"
-    yield fresh, user.id
+def agent(agent_client: tuple[TestClient, int]) -> tuple[TestClient, int]:
+    """Logged in as a new agent."""
+    return agent_client
 
 
 def test_tickets_need_a_role(client: TestClient) -> None:

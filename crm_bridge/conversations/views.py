@@ -1,0 +1,42 @@
+"""Conversation routes (agents and admins)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query
+
+from crm_bridge.auth import Principal, require_role
+from crm_bridge.conversations import service
+from crm_bridge.conversations.models import Conversation, ConversationStatus
+from crm_bridge.conversations.schemas import ConversationDetail, ConversationRead
+from crm_bridge.db import DbSession
+from crm_bridge.pagination import Page, PageParams, page_params, paginate
+from crm_bridge.users.models import Role
+
+router = APIRouter(prefix="/api/v1/conversations", tags=["conversations"])
+Agent = Annotated[Principal, require_role(Role.agent, allow_service=True)]
+
+
+@router.get("", response_model=Page[ConversationRead])
+def list_conversations(
+    _: Agent,
+    session: DbSession,
+    page: Annotated[PageParams, Depends(page_params)],
+    status: ConversationStatus | None = None,
+    contact_id: Annotated[int | None, Query(ge=1)] = None,
+    channel: Annotated[str | None, Query(max_length=32)] = None,
+    started_from: datetime | None = None,
+    started_to: datetime | None = None,
+) -> dict[str, Any]:
+    """Conversations, most recently active first, by status, contact, channel and date."""
+    filters = service.ConversationFilters(status, contact_id, channel, started_from, started_to)
+    items, total = paginate(session, service.list_query(filters), page)
+    return {"items": items, "total": total}
+
+
+@router.get("/{conversation_id}", response_model=ConversationDetail)
+def get_conversation(conversation_id: str, _: Agent, session: DbSession) -> Conversation:
+    """One conversation with all its messages."""
+    return service.get_or_raise(session, conversation_id)

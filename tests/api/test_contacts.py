@@ -1,0 +1,135 @@
+"""Contacts: validation, identities, search, merge, export, erasure, roles."""
+
+from __future__ import annotations
+
+import uuid
+
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from crm_bridge.conversations.models import Message, MessageRole
+
+
+def test_create_normalises_phone_and_checks_email(agent_client: tuple[TestClient, int]) -> None:
+    api, _ = agent_client
+    created = api.post(
+        "/api/v1/contacts",
+        json={
+            "name": "Wang Fang",
+            "email": "fang@example.com",
+            "phone": "138 0013 8000",
+            "tags": ["VIP ", "b"],
+        },
+    )
+    assert created.status_code == 201, created.text
+    body = created.json()
+    assert body["phone"] == "+8613800138000"
+    assert body["tags"] == ["b", "vip"]
+    assert body["tier"] == "standard"
+    us = api.post("/api/v1/contacts", json={"phone": "+1 (415) 555-2671"}).json()
+    assert us["phone"] == "+14155552671"
+    assert api.post("/api/v1/contacts", json={"email": "not-an-email"}).status_code == 422
+    bad_phone = api.post("/api/v1/contacts", json={"phone": "12"})
+    assert bad_phone.status_code == 422
+    assert "phone" in bad_phone.json()["error"]["message"]
+
+
+def test_search_update_and_get(agent_client: tuple[TestClient, int]) -> None:
+    api, _ = agent_client
+    tag = uuid.uuid4().hex[:8]
+    created = api.post(
+        "/api/v1/contacts", json={"name": f"Search {tag}", "email": f"{tag}@example.com"}
+    ).json()
+    assert api.get("/api/v1/contacts", params={"q": tag}).json()["total"] == 1
+    assert api.get("/api/v1/contacts", params={"q": tag.upper()}).json()["items"][0]["id"] == created["id"]
+    patched = api.patch(
+        f"/api/v1/contacts/{created['id']}", json={"tier": "vip", "attributes": {"plan": "gold"}}
+    )
+    assert patched.json()["tier"] == "vip"
+    assert patched.json()["attributes"] == {"plan": "gold"}
+    assert api.get("/api/v1/contacts/99999999").status_code == 404
+
+
+def test_chat_identity_becomes_a_contact(client: TestClient, agent_client: tuple[TestClient, int]) -> None:
+    api, _ = agent_client
+    user = f"widget-{uuid.uuid4().hex[:8]}"
+    client.post("/api/v1/chat", json={"user_id": user, "text": "hi"})
+    contacts = api.get("/api/v1/contacts", params={"limit": 500}).json()["items"]
+    mine = [c for c in contacts if {"channel": "api", "external_id": user} in c["identities"]]
+    assert len(mine) == 1
+
+
+def test_merge_moves_identities_conversations_and_tickets(
+    client: TestClient, agent_client: tuple[TestClient, int]
+) -> None:
+    api, _ = agent_client
+    user = f"merge-{uuid.uuid4().hex[:8]}"
+    conversation = client.post("/api/v1/chat", json={"user_id": user, "text": "hello"}).json()[
+        "conversation_id"
+    ]
+    contacts = api.get("/api/v1/contacts", params={"limit": 500}).json()["items"]
+    source = next(c for c in contacts if {"channel": "api", "external_id": user} in c["identities"])
+    target = api.post(
+        "/api/v1/contacts", json={"name": "Merged Person", "email": f"{user}@example.com"}
+    ).json()
+    ticket = api.post("/api/v1/tickets", json={"subject": "x", "contact_id": source["id"]}).json()
+    merged = api.post(f"/api/v1/contacts/{target['id']}/merge", json={"source_id": source["id"]})
+    assert merged.status_code == 200, merged.text
+    assert {"channel": "api", "external_id": user} in merged.json()["identities"]
+    assert api.get(f"/api/v1/tickets/{ticket['number']}").json()["contact_id"] == target["id"]
+    old = api.get(f"/api/v1/contacts/{source['id']}").json()
+    assert old["merged_into_id"] == target["id"]  # history kept
+    # the chat identity now resolves to the target: the same conversation continues
+    again = client.post("/api/v1/chat", json={"user_id": user, "text": "again"}).json()
+    assert again["conversation_id"] == conversation
+    assert (
+        api.post(f"/api/v1/contacts/{target['id']}/merge", json={"source_id": source["id"]}).status_code
+        == 409
+    )
+    assert (
+        api.post(f"/api/v1/contacts/{target['id']}/merge", json={"source_id": target["id"]}).status_code
+        == 422
+    )
+
+
+def test_export_and_erasure_are_admin_only(
+    client: TestClient,
+    session: Session,
+    agent_client: tuple[TestClient, int],
+    admin_client: tuple[TestClient, int],
+) -> None:
+    agent, _ = agent_client
+    admin, _ = admin_client
+    user = f"gdpr-{uuid.uuid4().hex[:8]}"
+    conversation = client.post(
+        "/api/v1/chat", json={"user_id": user, "text": "my address is 1 Main St"}
+    ).json()
+    contact = next(
+        c
+        for c in agent.get("/api/v1/contacts", params={"limit": 500}).json()["items"]
+        if {"channel": "api", "external_id": user} in c["identities"]
+    )
+    cid = contact["id"]
+    agent.patch(f"/api/v1/contacts/{cid}", json={"name": "Erase Me", "email": "erase@example.com"})
+    ticket = agent.post("/api/v1/tickets", json={"subject": "keep me", "contact_id": cid}).json()
+    assert agent.get(f"/api/v1/contacts/{cid}/export").status_code == 403
+    assert agent.delete(f"/api/v1/contacts/{cid}").status_code == 403
+
+    exported = admin.get(f"/api/v1/contacts/{cid}/export").json()
+    assert exported["contact"]["email"] == "erase@example.com"
+    assert exported["conversations"][0]["messages"][0]["text"] == "my address is 1 Main St"
+    assert exported["tickets"][0]["number"] == ticket["number"]
+
+    erased = admin.delete(f"/api/v1/contacts/{cid}").json()
+    assert erased["name"] is None and erased["email"] is None and erased["erased_at"]
+    assert all(i["external_id"].startswith("erased-") for i in erased["identities"])
+    session.expire_all()
+    texts = session.scalars(
+        select(Message.text).where(
+            Message.conversation_id == conversation["conversation_id"], Message.role == MessageRole.customer
+        )
+    ).all()
+    assert texts == ["[erased]"]
+    assert admin.get(f"/api/v1/tickets/{ticket['number']}").status_code == 200  # tickets kept
+    assert agent.patch(f"/api/v1/contacts/{cid}", json={"name": "Back"}).status_code == 409
