@@ -80,18 +80,23 @@ class LexicalIndex:
             raise ValueError("a lexical index needs at least one document")
         self.k1 = k1
         self._bm25 = BM25Okapi([tokenize(d) or ["\x00"] for d in documents], k1=k1, b=b)
+        n = self._bm25.corpus_size
+        self._unseen_idf = float(np.log((n + 0.5) / 0.5))
 
     def scores(self, query: str) -> np.ndarray:
-        """One score per document: BM25 divided by the best a document could score for this query.
+        """One score per document: BM25 divided by what a document matching every query term once scores.
 
-        Dividing by the query's own ceiling (every term matched at saturation) rather than by the
-        best document keeps a weak best match weak, so the score can feed a confidence.
+        FAQ texts are short, so one occurrence at average length is the realistic ceiling. Dividing by
+        the query's own ceiling rather than by the best document keeps a weak best match weak, so the
+        score can feed a confidence.
         """
         terms = tokenize(query)
         raw = np.asarray(self._bm25.get_scores(terms), dtype=np.float32) if terms else None
         if raw is None:
             return np.zeros(self._bm25.corpus_size, dtype=np.float32)
-        ceiling = sum(max(self._bm25.idf.get(t, 0.0), 0.0) for t in set(terms)) * (self.k1 + 1)
+        # A term no document contains is as rare as it gets: it must count in the ceiling, or a query
+        # matching one common word out of many would look like a perfect match.
+        ceiling = sum(max(self._bm25.idf.get(t, self._unseen_idf), 0.0) for t in terms)
         if ceiling <= 0:
             return np.zeros_like(raw)
         return np.clip(raw / ceiling, 0.0, 1.0)
