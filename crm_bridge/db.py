@@ -65,7 +65,8 @@ def make_engine(url: str) -> Engine:
             cur.close()
 
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    # No pre-ping: it costs a round trip on every checkout; recycling covers server-side timeouts.
+    return create_engine(url, pool_recycle=1800, pool_size=10, max_overflow=20)
 
 
 @lru_cache

@@ -47,6 +47,8 @@ def get_or_raise(session: Session, contact_id: int) -> Contact:
 def create(session: Session, *, data: dict[str, Any]) -> Contact:
     """A new contact from validated fields."""
     contact = Contact(**{k: v for k, v in data.items() if v is not None})
+    if contact.email:
+        contact.email = contact.email.lower()
     contact.identities = []
     session.add(contact)
     session.flush()
@@ -58,16 +60,23 @@ def update_fields(session: Session, *, contact: Contact, changes: dict[str, Any]
     if contact.erased_at is not None:
         raise Conflict("this contact's personal data was erased; create a new contact instead")
     for key, value in changes.items():
-        setattr(contact, key, value)
+        setattr(contact, key, value.lower() if key == "email" and value else value)
     session.flush()
     return contact
 
 
-def search_query(q: str | None, *, include_merged: bool = False) -> Select[Any]:
-    """Contacts whose name, email or phone contains `q` (case-insensitive), newest first."""
+def search_query(
+    q: str | None, *, include_merged: bool = False, email: str | None = None, phone: str | None = None
+) -> Select[Any]:
+    """Contacts whose name, email or phone contains `q` (case-insensitive), or with exactly this
+    email / E.164 phone (indexed lookups), newest first."""
     stmt = select(Contact).options(selectinload(Contact.identities)).order_by(Contact.id.desc())
     if not include_merged:
         stmt = stmt.where(Contact.merged_into_id.is_(None))
+    if email:
+        stmt = stmt.where(Contact.email == email.strip().lower())
+    if phone:
+        stmt = stmt.where(Contact.phone == phone)
     if q and q.strip():
         term = q.strip()
         digits = "".join(ch for ch in term if ch.isdigit())

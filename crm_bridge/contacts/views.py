@@ -9,8 +9,15 @@ from fastapi import APIRouter, Depends, Query
 from crm_bridge.auth import Principal, require_role
 from crm_bridge.contacts import service
 from crm_bridge.contacts.models import Contact
-from crm_bridge.contacts.schemas import ContactCreate, ContactRead, ContactUpdate, MergeRequest
+from crm_bridge.contacts.schemas import (
+    ContactCreate,
+    ContactRead,
+    ContactUpdate,
+    MergeRequest,
+    normalise_phone,
+)
 from crm_bridge.db import DbSession
+from crm_bridge.errors import Invalid
 from crm_bridge.pagination import Page, PageParams, page_params, paginate
 from crm_bridge.users.models import Role
 
@@ -25,10 +32,19 @@ def list_contacts(
     session: DbSession,
     page: Annotated[PageParams, Depends(page_params)],
     q: Annotated[str | None, Query(max_length=200, description="part of a name, email or phone")] = None,
+    email: Annotated[str | None, Query(max_length=320, description="exact email (indexed)")] = None,
+    phone: Annotated[
+        str | None, Query(max_length=40, description="exact phone, any format (indexed)")
+    ] = None,
     include_merged: bool = False,
 ) -> dict[str, Any]:
-    """Search contacts by name, email or phone."""
-    items, total = paginate(session, service.search_query(q, include_merged=include_merged), page)
+    """Search contacts by part of a name, email or phone, or look one up by exact email or phone."""
+    try:
+        normalised = normalise_phone(phone)
+    except ValueError as exc:
+        raise Invalid(str(exc), details=[{"loc": ["query", "phone"], "msg": str(exc)}]) from exc
+    stmt = service.search_query(q, include_merged=include_merged, email=email, phone=normalised)
+    items, total = paginate(session, stmt, page)
     return {"items": items, "total": total}
 
 

@@ -105,13 +105,15 @@ def create(
     ticket.events = [
         TicketEvent(kind=EventKind.created, author_id=author_id, data={"priority": priority.value})
     ]
+    if not idempotency_key:
+        session.add(ticket)
+        session.flush()
+        return ticket, False
     try:
+        # The savepoint lets a concurrent retry with the same key lose the race without losing the session.
         with session.begin_nested():
             session.add(ticket)
     except IntegrityError:
-        # A concurrent retry with the same key won the race: answer with its ticket.
-        if not idempotency_key:
-            raise
         existing = session.scalars(select(Ticket).where(Ticket.idempotency_key == idempotency_key)).one()
         return _replay(existing, fingerprint), True
     return ticket, False

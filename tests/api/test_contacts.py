@@ -29,6 +29,8 @@ def test_create_normalises_phone_and_checks_email(agent_client: tuple[TestClient
     assert body["tier"] == "standard"
     us = api.post("/api/v1/contacts", json={"phone": "+1 (415) 555-2671"}).json()
     assert us["phone"] == "+14155552671"
+    by_phone = api.get("/api/v1/contacts", params={"phone": "+1 415-555-2671"}).json()
+    assert us["id"] in [c["id"] for c in by_phone["items"]]
     assert api.post("/api/v1/contacts", json={"email": "not-an-email"}).status_code == 422
     bad_phone = api.post("/api/v1/contacts", json={"phone": "12"})
     assert bad_phone.status_code == 422
@@ -49,6 +51,9 @@ def test_search_update_and_get(agent_client: tuple[TestClient, int]) -> None:
     assert patched.json()["tier"] == "vip"
     assert patched.json()["attributes"] == {"plan": "gold"}
     assert api.get("/api/v1/contacts/99999999").status_code == 404
+    exact = api.get("/api/v1/contacts", params={"email": f"{tag.upper()}@EXAMPLE.com".lower()}).json()
+    assert [c["id"] for c in exact["items"]] == [created["id"]]
+    assert api.get("/api/v1/contacts", params={"phone": "12"}).status_code == 422
 
 
 def test_chat_identity_becomes_a_contact(client: TestClient, agent_client: tuple[TestClient, int]) -> None:

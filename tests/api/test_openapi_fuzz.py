@@ -49,7 +49,7 @@ def test_no_server_errors_and_schema_conformance(client: TestClient, admin_heade
         )
         def run(case: schemathesis.Case) -> None:
             headers = {**admin_headers, **(case.headers or {})}
-            # /healthz answers 503 by contract while Rasa is down (as it is here); its schema is still checked.
+            # /healthz answers 503 by contract while Rasa is down (as here); its schema is still checked.
             checks = [response_schema_conformance]
             if case.operation.path != "/healthz":
                 checks.append(not_a_server_error)

@@ -1,0 +1,76 @@
+"""Shared helpers for `make bench`: percentiles, JSON results, the docs/benchmarks.md table sections."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from kefu.paths import ROOT
+
+DOC = ROOT / "docs" / "benchmarks.md"
+HEADER = (
+    "# Benchmarks\n\nWritten by `make bench` (raw results: `var/bench/*.json`). Each section is replaced "
+    "when its benchmark runs again. Misses are reported as misses.\n"
+)
+
+
+def percentile(values: list[float], q: float) -> float:
+    """The q-th percentile (0-100) by linear interpolation."""
+    ordered = sorted(values)
+    if not ordered:
+        return float("nan")
+    pos = (len(ordered) - 1) * q / 100
+    low, high = int(pos), min(int(pos) + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (pos - low)
+
+
+def latency_summary(values_ms: list[float]) -> dict[str, float]:
+    """p50 / p95 / p99 / mean / max, rounded to 0.1 ms."""
+    return {
+        "p50": round(percentile(values_ms, 50), 1),
+        "p95": round(percentile(values_ms, 95), 1),
+        "p99": round(percentile(values_ms, 99), 1),
+        "mean": round(sum(values_ms) / len(values_ms), 1) if values_ms else float("nan"),
+        "max": round(max(values_ms), 1) if values_ms else float("nan"),
+    }
+
+
+def machine() -> dict[str, Any]:
+    """What the numbers were measured on."""
+    return {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()}
+
+
+def now_iso() -> str:
+    """UTC timestamp for results."""
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def write_result(out: Path, name: str, result: dict[str, Any]) -> Path:
+    """Write var/bench/<name>.json."""
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / f"{name}.json"
+    path.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n")
+    return path
+
+
+def yes_no(met: bool) -> str:
+    """Table cell for a target."""
+    return "yes" if met else "**no**"
+
+
+def write_doc_section(key: str, title: str, body_lines: list[str]) -> None:
+    """Replace (or append) the section `key` of docs/benchmarks.md."""
+    begin, end = f"<!-- bench:{key}:begin -->", f"<!-- bench:{key}:end -->"
+    block = "\n".join([begin, f"## {title}", "", *body_lines, end])
+    text = DOC.read_text(encoding="utf-8") if DOC.exists() else HEADER
+    if begin in text and end in text:
+        head, rest = text.split(begin, 1)
+        text = head + block + rest.split(end, 1)[1]
+    else:
+        text = text.rstrip() + "\n\n" + block + "\n"
+    DOC.parent.mkdir(parents=True, exist_ok=True)
+    DOC.write_text(text, encoding="utf-8")
