@@ -24,12 +24,21 @@ class RasaClient:
     """A pooled HTTP client for `POST /webhooks/rest/webhook`."""
 
     def __init__(self, base_url: str, *, timeout_s: float = 15.0) -> None:
-        self._http = httpx.Client(base_url=base_url.rstrip("/"), timeout=timeout_s)
+        self._base_url = base_url.rstrip("/")
+        self._timeout_s = timeout_s
+        self._http = httpx.Client(base_url=self._base_url, timeout=timeout_s)
+
+    @property
+    def http(self) -> httpx.Client:
+        """The pooled client, reopened if an earlier shutdown closed it (an app can start more than once)."""
+        if self._http.is_closed:
+            self._http = httpx.Client(base_url=self._base_url, timeout=self._timeout_s)
+        return self._http
 
     def send(self, *, sender: str, text: str, metadata: dict[str, Any]) -> list[BotReply]:
         """Deliver a customer message and return the bot's replies."""
         try:
-            response = self._http.post(
+            response = self.http.post(
                 "/webhooks/rest/webhook", json={"sender": sender, "message": text, "metadata": metadata}
             )
             response.raise_for_status()
@@ -49,7 +58,7 @@ class RasaClient:
 
     def ping(self) -> dict[str, Any]:
         """Rasa's /status (model loaded and serving)."""
-        response = self._http.get("/status", timeout=3.0)
+        response = self.http.get("/status", timeout=3.0)
         response.raise_for_status()
         result: dict[str, Any] = response.json()
         return result
