@@ -18,6 +18,7 @@ from crm_bridge.errors import install_error_handlers
 from crm_bridge.feedback.views import router as feedback_router
 from crm_bridge.health import router as health_router
 from crm_bridge.openapi import install_openapi
+from crm_bridge.outbox.worker import start_zoho_worker
 from crm_bridge.rasa_client import RasaClient
 from crm_bridge.tickets.views import router as tickets_router
 from crm_bridge.users.views import router as users_router
@@ -35,7 +36,11 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.retriever = build_retriever(session, settings.embedding_model)
     log.info("knowledge base indexed: %d entries", app.state.retriever.size)
     app.state.rasa = RasaClient(settings.rasa_url, timeout_s=settings.rasa_timeout_s)
+    # Delivers queued writes to Zoho CRM when KEFU_ZOHO_* credentials are set; None otherwise.
+    worker = start_zoho_worker(get_sessionmaker())
     yield
+    if worker is not None:
+        worker.stop()
     app.state.rasa.close()
 
 

@@ -4,6 +4,7 @@ from crm_bridge.contacts import models as contacts_models
 from crm_bridge.conversations import models as conversations_models
 from crm_bridge.db import Base
 from crm_bridge.feedback import models as feedback_models
+from crm_bridge.outbox import models as outbox_models
 from crm_bridge.tickets import models as tickets_models
 from crm_bridge.users import models as users_models
 from knowledge_base import models as kb_models
@@ -14,6 +15,7 @@ __all__ = [
     "conversations_models",
     "feedback_models",
     "kb_models",
+    "outbox_models",
     "tickets_models",
     "users_models",
 ]

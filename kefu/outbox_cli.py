@@ -31,13 +31,12 @@ def outbox_list(args: argparse.Namespace) -> int:
     try:
         items = service.list_items(session, args.status, connector=args.connector, limit=args.limit)
         table = Table(title=f"outbox items ({args.status or 'all'})")
-        for column in ("id", "connector", "operation", "status", "attempts", "next attempt", "last error"):
+        for column in ("id", "operation", "status", "attempts", "next attempt", "last error"):
             table.add_column(column, overflow="fold")
         for item in items:
             pending = item.status is OutboxStatus.pending
             table.add_row(
                 str(item.id),
-                item.connector,
                 item.operation,
                 item.status.value,
                 str(item.attempts),

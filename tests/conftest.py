@@ -22,6 +22,8 @@ def pytest_configure(config: pytest.Config) -> None:
         os.environ["KEFU_VAR_DIR"] = tempfile.mkdtemp(prefix="kefu-test-var-")
 
 
+pytest_plugins = ["tests.app_fixtures"]
+
 PG_ADMIN_URL = os.environ.get(
     "KEFU_TEST_PG_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 )

@@ -6,6 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
 
+from crm_bridge import sync
 from crm_bridge.auth import Principal, require_role
 from crm_bridge.contacts import service
 from crm_bridge.contacts.models import Contact
@@ -52,6 +53,7 @@ def list_contacts(
 def create_contact(body: ContactCreate, _: Agent, session: DbSession) -> Contact:
     """Create a contact (email validated, phone normalised to E.164)."""
     contact = service.create(session, data=body.model_dump(exclude_unset=True))
+    sync.contact_changed(session, contact)
     session.commit()
     return service.get_or_raise(session, contact.id)
 
@@ -70,6 +72,7 @@ def update_contact(contact_id: int, body: ContactUpdate, _: Agent, session: DbSe
         contact=service.get_or_raise(session, contact_id),
         changes=body.model_dump(exclude_unset=True),
     )
+    sync.contact_changed(session, contact)
     session.commit()
     return contact
 

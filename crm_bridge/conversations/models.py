@@ -49,6 +49,7 @@ class Conversation(Base):
         Enum(ConversationStatus, native_enum=False, length=16), default=ConversationStatus.bot
     )
     language: Mapped[str | None] = mapped_column(String(8))
+    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
     started_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     first_response_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -36,6 +36,7 @@ class ConversationRead(BaseModel):
     channel: str
     status: ConversationStatus
     language: str | None
+    assignee_id: int | None
     started_at: datetime
     first_response_at: datetime | None
     resolved_at: datetime | None

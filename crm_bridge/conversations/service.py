@@ -72,6 +72,7 @@ class ConversationFilters:
 
     status: ConversationStatus | None = None
     contact_id: int | None = None
+    assignee_id: int | None = None
     channel: str | None = None
     started_from: datetime | None = None
     started_to: datetime | None = None
@@ -84,6 +85,8 @@ def list_query(filters: ConversationFilters) -> Select[Any]:
         stmt = stmt.where(Conversation.status == filters.status)
     if filters.contact_id is not None:
         stmt = stmt.where(Conversation.contact_id == filters.contact_id)
+    if filters.assignee_id is not None:
+        stmt = stmt.where(Conversation.assignee_id == filters.assignee_id)
     if filters.channel:
         stmt = stmt.where(Conversation.channel == filters.channel)
     if filters.started_from:

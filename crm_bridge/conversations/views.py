@@ -26,12 +26,13 @@ def list_conversations(
     page: Annotated[PageParams, Depends(page_params)],
     status: ConversationStatus | None = None,
     contact_id: Annotated[int | None, Query(ge=1)] = None,
+    assignee_id: Annotated[int | None, Query(ge=1)] = None,
     channel: Annotated[str | None, Query(max_length=32)] = None,
     started_from: datetime | None = None,
     started_to: datetime | None = None,
 ) -> dict[str, Any]:
-    """Conversations, most recently active first, by status, contact, channel and date."""
-    filters = service.ConversationFilters(status, contact_id, channel, started_from, started_to)
+    """Conversations, most recently active first, by status, contact, assignee, channel and date."""
+    filters = service.ConversationFilters(status, contact_id, assignee_id, channel, started_from, started_to)
     items, total = paginate(session, service.list_query(filters), page)
     return {"items": items, "total": total}
 

@@ -7,6 +7,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
 
+from crm_bridge import sync
 from crm_bridge.auth import Principal, require_role
 from crm_bridge.db import DbSession
 from crm_bridge.feedback import service
@@ -43,6 +44,7 @@ def list_feedback(
 def create_feedback(body: FeedbackCreate, _: Agent, session: DbSession) -> dict[str, Any]:
     """Record a CSAT rating (and optional NPS and comment)."""
     feedback = service.create(session, data=body.model_dump())
+    sync.feedback_created(session, feedback)
     session.commit()
     return service.to_read(feedback)
 

@@ -122,7 +122,7 @@ def test_cookie_session_authenticates(client: TestClient, session: Session) -> N
 
 
 def test_service_token_is_not_a_user(client: TestClient) -> None:
-    from tests.api.conftest import SERVICE_TOKEN
+    from tests.app_fixtures import SERVICE_TOKEN
 
     fresh = TestClient(client.app)
     assert fresh.get("/api/v1/users", headers={"Authorization": f"Bearer {SERVICE_TOKEN}"}).status_code == 403

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi.testclient import TestClient
 
-from tests.api.conftest import SERVICE_TOKEN
+from tests.app_fixtures import SERVICE_TOKEN
 
 AUTH = {"Authorization": f"Bearer {SERVICE_TOKEN}"}
 

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from crm_bridge.db import make_engine
 from crm_bridge.users.models import Role
-from tests.api.conftest import logged_in
+from tests.app_fixtures import logged_in
 
 EXAMPLES = 12
 

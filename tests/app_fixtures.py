@@ -1,5 +1,6 @@
-"""The crm_bridge app in-process, on each database. Rasa is deliberately not running here:
-the end-to-end tests cover the real Rasa path; these cover validation and the Rasa-down path."""
+"""The crm_bridge app in-process on each database, and logged-in clients (tests/api, tests/connectors).
+Rasa is deliberately not running here: the end-to-end tests cover the real Rasa path; these cover
+validation and the Rasa-down path."""
 
 from __future__ import annotations
 

@@ -1,0 +1,1 @@
+"""Durable outbox: CRM writes are stored with the domain change and delivered (with retries) later."""

@@ -1,0 +1,1 @@
+"""Local fakes of services the tests cannot reach."""
