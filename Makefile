@@ -29,6 +29,7 @@ test: setup model services
 	$(VENV)/bin/pytest -ra
 
 bench: setup model
+	@scripts/ensure_bench_tools.sh
 	$(PY) -m kefu.bench --out var/bench
 
 lint: setup

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -35,6 +36,10 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     with get_sessionmaker()() as session:
         app.state.retriever = build_retriever(session, settings.embedding_model)
     log.info("knowledge base indexed: %d entries", app.state.retriever.size)
+    # The model and index are hundreds of thousands of long-lived objects; keeping them out of the
+    # collector's full passes removes multi-millisecond pauses from request latency.
+    gc.collect()
+    gc.freeze()
     app.state.rasa = RasaClient(settings.rasa_url, timeout_s=settings.rasa_timeout_s)
     # Delivers queued writes to Zoho CRM when KEFU_ZOHO_* credentials are set; None otherwise.
     worker = start_zoho_worker(get_sessionmaker())

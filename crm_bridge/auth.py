@@ -4,6 +4,7 @@ and the service token kefu's own processes (the action server) use."""
 from __future__ import annotations
 
 import hmac
+import time
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Annotated, Any
@@ -72,11 +73,49 @@ def current_principal(
         user_id = int(claims["sub"])
     except (jwt.PyJWTError, KeyError, ValueError) as exc:
         raise _unauthorized("invalid or expired token") from exc
-    # Read the account on every request so deactivation and role changes take effect at once.
-    user = session.get(User, user_id)
-    if user is None or not user.active:
-        raise _unauthorized("account disabled or removed")
-    return Principal(kind="user", user_id=user.id, username=user.username, role=user.role)
+    principal = _account_cache.get(user_id)
+    if principal is None:
+        user = session.get(User, user_id)
+        if user is None or not user.active:
+            raise _unauthorized("account disabled or removed")
+        principal = Principal(kind="user", user_id=user.id, username=user.username, role=user.role)
+        _account_cache.put(user_id, principal)
+    return principal
+
+
+class _AccountCache:
+    """Accounts read in the last few seconds, per process.
+
+    The account is re-read at most every TTL seconds, so deactivation and role changes apply within
+    that time without a database round trip on every request.
+    """
+
+    TTL = 2.0
+
+    def __init__(self) -> None:
+        self._entries: dict[int, tuple[float, Principal]] = {}
+
+    def get(self, user_id: int) -> Principal | None:
+        entry = self._entries.get(user_id)
+        if entry is None or time.monotonic() - entry[0] > self.TTL:
+            return None
+        return entry[1]
+
+    def put(self, user_id: int, principal: Principal) -> None:
+        if len(self._entries) > 10_000:
+            self._entries.clear()
+        self._entries[user_id] = (time.monotonic(), principal)
+
+    def forget(self, user_id: int) -> None:
+        self._entries.pop(user_id, None)
+
+
+_account_cache = _AccountCache()
+
+
+def forget_account(user_id: int) -> None:
+    """Drop a cached account at once (this process), e.g. after an admin changes it."""
+    _account_cache.forget(user_id)
 
 
 CurrentPrincipal = Annotated[Principal, Depends(current_principal)]

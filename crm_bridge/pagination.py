@@ -36,6 +36,10 @@ def page_params(
 
 def paginate(session: Session, stmt: Select[Any], params: PageParams) -> tuple[list[Any], int]:
     """Rows of one page of `stmt` and the total count."""
+    # unique(): a joined-eager collection repeats the parent row once per child.
+    rows = list(session.scalars(stmt.limit(params.limit).offset(params.offset)).unique())
+    if params.offset == 0 and len(rows) < params.limit:
+        # A first page that is not full holds everything: no COUNT query (the common exact lookup).
+        return rows, len(rows)
     total = session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
-    rows = list(session.scalars(stmt.limit(params.limit).offset(params.offset)))
     return rows, int(total)

@@ -6,6 +6,9 @@ same transaction as the change it describes: nothing is lost while the external 
 
 from __future__ import annotations
 
+import os
+from functools import lru_cache
+
 from sqlalchemy.orm import Session
 
 from crm_bridge.connectors.sql import contact_payload, feedback_payload, ticket_payload
@@ -19,7 +22,16 @@ CONNECTOR = "zoho"
 
 
 def enabled() -> bool:
-    """True when the Zoho credentials are set (read each time: settings may change between tests)."""
+    """True when the Zoho credentials are set."""
+    return _configured(*(os.environ.get(name) for name in _ZOHO_VARS))
+
+
+_ZOHO_VARS = ("KEFU_ZOHO_CLIENT_ID", "KEFU_ZOHO_CLIENT_SECRET", "KEFU_ZOHO_REFRESH_TOKEN")
+
+
+@lru_cache(maxsize=8)
+def _configured(*_env: str | None) -> bool:
+    # Keyed on the variables so a changed environment is seen; building settings on every write is not free.
     return ZohoSettings().configured
 
 

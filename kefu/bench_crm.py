@@ -4,13 +4,12 @@ on SQLite and on PostgreSQL (a throw-away database), through the real HTTP API."
 from __future__ import annotations
 
 import os
-import random
 import secrets
 import shutil
+import subprocess
 import time
 import uuid
-from collections.abc import Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -23,7 +22,7 @@ from crm_bridge.contacts.models import Contact
 from crm_bridge.db import make_engine, utcnow
 from crm_bridge.users import service as users
 from crm_bridge.users.models import Role
-from kefu.benchlib import latency_summary, machine, now_iso, write_doc_section, yes_no
+from kefu.benchlib import machine, now_iso, write_doc_section, yes_no
 from kefu.bootstrap import prepare_database
 from kefu.stack import VENV_BIN, Service, free_port
 
@@ -77,35 +76,54 @@ def _admin_token(url: str, base: str) -> str:
     return str(response.json()["access_token"])
 
 
-def _hammer(
-    base: str, token: str, calls: list[tuple[str, str, dict[str, Any] | None]]
-) -> tuple[list[float], int, float]:
-    """Run `calls` from CLIENTS threads; returns latencies (ms), errors and wall seconds."""
-    chunks = [calls[i::CLIENTS] for i in range(CLIENTS)]
+WRK_DONE = """
+done = function(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format("KEFU %d %d %d %d %d %d\\n", summary.requests,
+    e.status + e.connect + e.read + e.write + e.timeout,
+    latency:percentile(50), latency:percentile(95), latency:percentile(99), summary.duration))
+end
+"""
+CREATE_LUA = """
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+wrk.headers["Authorization"] = "Bearer %(token)s"
+local n = 0
+request = function()
+  n = n + 1
+  return wrk.format(nil, nil, nil, '{"subject": "Bench ticket ' .. n .. '", "priority": "normal"}')
+end
+"""
+LOOKUP_LUA = """
+wrk.headers["Authorization"] = "Bearer %(token)s"
+math.randomseed(0)
+request = function()
+  return wrk.format("GET", "/api/v1/contacts?email=bench" .. math.random(0, %(n)d - 1) .. "@example.com")
+end
+"""
 
-    def worker(chunk: Sequence[Call]) -> tuple[list[float], int]:
-        lat, errs = [], 0
-        with httpx.Client(base_url=base, headers={"Authorization": f"Bearer {token}"}, timeout=30) as client:
-            for method, path, body in chunk:
-                started = time.perf_counter()
-                response = client.request(method, path, json=body) if body else client.request(method, path)
-                lat.append((time.perf_counter() - started) * 1000)
-                errs += response.status_code >= 400
-        return lat, errs
 
-    started = time.perf_counter()
-    with ThreadPoolExecutor(CLIENTS) as pool:
-        results = list(pool.map(worker, chunks))
-    wall = time.perf_counter() - started
-    return [x for lat, _ in results for x in lat], sum(e for _, e in results), wall
+def _wrk(base: str, script: str, seconds: int, var: Path, name: str) -> dict[str, Any]:
+    """Drive `base` with wrk (CLIENTS connections, 2 threads) for `seconds`; parse the done() line."""
+    path = var / f"{name}.lua"
+    path.write_text(script + WRK_DONE)
+    cmd = ["wrk", "-t2", f"-c{CLIENTS}", f"-d{seconds}s", "-s", str(path), base]
+    out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
+    line = next(x for x in out.splitlines() if x.startswith("KEFU "))
+    requests, errors, p50, p95, p99, duration_us = (int(v) for v in line.split()[1:])
+    return {
+        "n": requests,
+        "errors": errors,
+        "per_second": round(requests / (duration_us / 1e6), 1),
+        "latency_ms": {"p50": round(p50 / 1000, 1), "p95": round(p95 / 1000, 1), "p99": round(p99 / 1000, 1)},
+        "seconds": seconds,
+    }
 
 
-def _one_backend(
-    kind: str, url: str, var: Path, contacts: int, creates: int, lookups: int, workers: int
-) -> dict[str, Any]:
+def _one_backend(kind: str, url: str, var: Path, contacts: int, seconds: int, workers: int) -> dict[str, Any]:
     print(f">> crm ({kind}): migrating, loading {contacts:,} contacts", flush=True)
     prepare_database(url, demo_users=False)
-    emails, load_s = _load_contacts(url, contacts)
+    _, load_s = _load_contacts(url, contacts)
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     env = {
@@ -127,51 +145,32 @@ def _one_backend(
                 raise RuntimeError(f"crm_bridge did not start:\n{server.tail()}")
             time.sleep(0.5)
         token = _admin_token(url, base)
-        warm: list[Call] = [("POST", "/api/v1/tickets", {"subject": "warm-up"})] * 20
-        _hammer(base, token, warm)
-        print(f">> crm ({kind}): {creates} ticket creates, {CLIENTS} clients", flush=True)
-        bodies: list[Call] = [
-            ("POST", "/api/v1/tickets", {"subject": f"Bench ticket {i}", "priority": "normal"})
-            for i in range(creates)
-        ]
-        create_lat, create_err, create_wall = _hammer(base, token, bodies)
-        print(f">> crm ({kind}): {lookups} contact lookups by email", flush=True)
-        rng = random.Random(0)
-        finds: list[Call] = [
-            ("GET", f"/api/v1/contacts?email={rng.choice(emails)}", None) for _ in range(lookups)
-        ]
-        lookup_lat, lookup_err, lookup_wall = _hammer(base, token, finds)
+        _wrk(base + "/api/v1/tickets", CREATE_LUA % {"token": token}, 2, var, f"warm-{kind}")
+        print(f">> crm ({kind}): ticket creates for {seconds} s, {CLIENTS} connections", flush=True)
+        create = _wrk(base + "/api/v1/tickets", CREATE_LUA % {"token": token}, seconds, var, f"create-{kind}")
+        print(f">> crm ({kind}): contact lookups by email for {seconds} s", flush=True)
+        lookup = _wrk(base, LOOKUP_LUA % {"token": token, "n": contacts}, seconds, var, f"lookup-{kind}")
     finally:
         server.stop()
     return {
         "contacts": contacts,
         "contact_load_s": round(load_s, 1),
-        "ticket_create": {
-            "n": creates, "errors": create_err, "per_second": round(creates / create_wall, 1),
-            "latency_ms": latency_summary(create_lat),
-        },
-        "contact_lookup": {
-            "n": lookups, "errors": lookup_err, "per_second": round(lookups / lookup_wall, 1),
-            "latency_ms": latency_summary(lookup_lat),
-        },
+        "ticket_create": create,
+        "contact_lookup": lookup,
         "uvicorn_workers": workers,
-    }  # fmt: skip
+    }
 
 
-def run(
-    out: Path, contacts: int = 100_000, creates: int = 2000, lookups: int = 2000, workers: int = 2
-) -> dict[str, Any]:
+def run(out: Path, contacts: int = 100_000, seconds: int = 10, workers: int = 2) -> dict[str, Any]:
     """Both backends; results for var/bench/crm.json and the docs table."""
     var = out / "crm"
     shutil.rmtree(var, ignore_errors=True)
     var.mkdir(parents=True)
     backends = {
-        "sqlite": _one_backend(
-            "sqlite", f"sqlite:///{var / 'kefu.db'}", var, contacts, creates, lookups, workers
-        )
+        "sqlite": _one_backend("sqlite", f"sqlite:///{var / 'kefu.db'}", var, contacts, seconds, workers)
     }
     with _postgres_db() as url:
-        backends["postgresql"] = _one_backend("postgresql", url, var, contacts, creates, lookups, workers)
+        backends["postgresql"] = _one_backend("postgresql", url, var, contacts, seconds, workers)
     pg = backends["postgresql"]
     met = {
         "postgresql_ticket_creates": pg["ticket_create"]["per_second"] >= 300,
@@ -201,8 +200,8 @@ def run(
         "",
         f"Targets: ≥ 300 ticket creates/s on PostgreSQL — {yes_no(met['postgresql_ticket_creates'])}; "
         f"lookup p95 ≤ 20 ms with {contacts:,} contacts — {yes_no(met['lookup_p95'])}.",
-        f"{stamp}, {machine()['cpus']} cores, {CLIENTS} concurrent HTTP clients on loopback, "
-        f"uvicorn with {workers} workers, lookups by exact email (`var/bench/crm.json`).",
+        f"{stamp}, {machine()['cpus']} cores, wrk with {CLIENTS} connections for {seconds} s each on "
+        f"loopback, uvicorn with {workers} workers, lookups by exact email (`var/bench/crm.json`).",
     ]
     write_doc_section("crm", "CRM throughput", lines)
     return result

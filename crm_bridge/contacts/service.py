@@ -6,7 +6,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Select, or_, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, joinedload, selectinload
 
 from crm_bridge.contacts.models import Contact, ContactIdentity
 from crm_bridge.conversations.models import Conversation, Message, MessageRole
@@ -70,7 +70,8 @@ def search_query(
 ) -> Select[Any]:
     """Contacts whose name, email or phone contains `q` (case-insensitive), or with exactly this
     email / E.164 phone (indexed lookups), newest first."""
-    stmt = select(Contact).options(selectinload(Contact.identities)).order_by(Contact.id.desc())
+    # Joined, not select-in: one round trip for the common single-contact lookup.
+    stmt = select(Contact).options(joinedload(Contact.identities)).order_by(Contact.id.desc())
     if not include_merged:
         stmt = stmt.where(Contact.merged_into_id.is_(None))
     if email:

@@ -8,7 +8,14 @@ from fastapi import APIRouter, Depends, Response
 from fastapi.security import OAuth2PasswordRequestForm
 from sqlalchemy import select
 
-from crm_bridge.auth import SESSION_COOKIE, CurrentPrincipal, Principal, create_access_token, require_role
+from crm_bridge.auth import (
+    SESSION_COOKIE,
+    CurrentPrincipal,
+    Principal,
+    create_access_token,
+    forget_account,
+    require_role,
+)
 from crm_bridge.config import get_settings
 from crm_bridge.db import DbSession
 from crm_bridge.errors import DomainError
@@ -92,4 +99,5 @@ def update_user(user_id: int, body: UserUpdate, _: AdminOnly, session: DbSession
         session, user=service.get_or_raise(session, user_id), changes=body.model_dump(exclude_unset=True)
     )
     session.commit()
+    forget_account(user_id)
     return user

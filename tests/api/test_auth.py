@@ -112,6 +112,19 @@ def test_admin_manages_users(client: TestClient, session: Session) -> None:
     assert fresh.get("/api/v1/users/999999", headers=auth).status_code == 404
 
 
+def test_deactivation_revokes_existing_tokens(client: TestClient, session: Session) -> None:
+    admin = TestClient(client.app)
+    admin.headers["Authorization"] = f"Bearer {_login(client, _make_user(session, Role.admin))}"
+    agent_name = _make_user(session, Role.agent)
+    agent = TestClient(client.app)
+    agent.headers["Authorization"] = f"Bearer {_login(client, agent_name)}"
+    assert agent.get("/api/v1/auth/me").status_code == 200  # cached now
+    user = service.get_by_username(session, agent_name)
+    assert user is not None
+    assert admin.patch(f"/api/v1/users/{user.id}", json={"active": False}).status_code == 200
+    assert agent.get("/api/v1/auth/me").status_code == 401
+
+
 def test_cookie_session_authenticates(client: TestClient, session: Session) -> None:
     username = _make_user(session, Role.admin)
     browser = TestClient(client.app)
