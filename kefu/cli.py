@@ -11,6 +11,10 @@ from collections.abc import Sequence
 from kefu.paths import var_dir
 
 
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 def _run(args: argparse.Namespace) -> int:
     from crm_bridge.config import get_settings
     from kefu.bootstrap import prepare_database
@@ -45,7 +49,9 @@ def _run(args: argparse.Namespace) -> int:
         + "Press Ctrl-C to stop.",
         flush=True,
     )
-    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+    # Handle both explicitly: a process started in the background inherits SIGINT as ignored.
+    signal.signal(signal.SIGINT, _interrupt)
+    signal.signal(signal.SIGTERM, _interrupt)
     try:
         while True:
             for service in stack.services:
