@@ -51,7 +51,12 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
 
 def create_app() -> FastAPI:
     """A configured kefu API."""
+    settings = get_settings()
+    docs = settings.public_docs if settings.public_docs is not None else settings.env == "development"
     app = FastAPI(
+        docs_url="/docs" if docs else None,
+        redoc_url="/redoc" if docs else None,
+        openapi_url="/openapi.json" if docs else None,
         title="kefu CRM bridge",
         version="0.1.0",
         description="Chat channels, CRM records, knowledge base and escalation for the kefu assistant.",

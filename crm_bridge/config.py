@@ -69,6 +69,11 @@ class Settings(BaseSettings):
         validation_alias=AliasChoices("KEFU_SLA_POLICY", "sla_policy"),
         description='JSON: {"urgent": {"first_response_minutes": 15, "resolution_minutes": 240}, ...}',
     )
+    public_docs: bool | None = Field(
+        None,
+        validation_alias=AliasChoices("KEFU_PUBLIC_DOCS", "public_docs"),
+        description="serve /docs and /openapi.json; default: yes in development, no in production",
+    )
     seed_demo: bool = Field(True, validation_alias=AliasChoices("KEFU_SEED_DEMO", "seed_demo"))
 
     @model_validator(mode="after")

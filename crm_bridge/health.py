@@ -40,6 +40,12 @@ def _check(fn: Any) -> dict[str, Any]:
         return {"ok": False, "error": f"{type(exc).__name__}: {exc}"[:300]}
 
 
+@router.get("/livez")
+def livez() -> dict[str, str]:
+    """The process is up and serving (readiness for supervisors; /healthz checks every part)."""
+    return {"status": "ok"}
+
+
 @router.get(
     "/healthz",
     response_model=HealthReport,

@@ -38,7 +38,7 @@ def install_openapi(app: FastAPI) -> None:
     """Replace the generated document's error responses with the one error shape."""
 
     def build() -> dict[str, Any]:
-        if app.openapi_schema:
+        if app.openapi_schema is not None:
             return app.openapi_schema
         doc = get_openapi(
             title=app.title, version=app.version, description=app.description, routes=app.routes

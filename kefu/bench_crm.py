@@ -135,7 +135,7 @@ def _one_backend(kind: str, url: str, var: Path, contacts: int, seconds: int, wo
         "crm_bridge",
         [str(VENV_BIN / "uvicorn"), "crm_bridge.app:create_app", "--factory", "--host", "127.0.0.1",
          "--port", str(port), "--workers", str(workers), "--no-access-log"],
-        env, f"{base}/openapi.json", var / "logs" / f"crm-{kind}.log",
+        env, f"{base}/livez", var / "logs" / f"crm-{kind}.log",
     )  # fmt: skip
     server.start()
     try:

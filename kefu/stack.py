@@ -160,7 +160,7 @@ class Stack:
                 ],
                 shared,
                 # Ready once it serves: the knowledge-base index is built before uvicorn listens.
-                f"{self.api_url}/openapi.json",
+                f"{self.api_url}/livez",
                 log_dir / "crm_bridge.log",
             ),
             Service(

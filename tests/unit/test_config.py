@@ -25,6 +25,21 @@ def test_production_refuses_placeholder_secrets(tmp_path) -> None:
         Settings()
 
 
+def test_docs_are_private_in_production(tmp_path) -> None:
+    from fastapi.testclient import TestClient
+
+    from crm_bridge.app import create_app
+
+    env = {"KEFU_VAR_DIR": str(tmp_path), "KEFU_SECRET_KEY": "x" * 40, "KEFU_SERVICE_TOKEN": "y" * 40}
+    with kefu_env(KEFU_ENV="production", **env):
+        production = TestClient(create_app())
+        assert production.get("/openapi.json").status_code == 404
+        assert production.get("/docs").status_code == 404
+        assert production.get("/livez").json() == {"status": "ok"}
+    with kefu_env(KEFU_ENV="production", KEFU_PUBLIC_DOCS="true", **env):
+        assert TestClient(create_app()).get("/openapi.json").status_code == 200
+
+
 def test_default_database_is_sqlite_under_var(tmp_path) -> None:
     with kefu_env(KEFU_VAR_DIR=str(tmp_path), DATABASE_URL=""):
         settings = Settings()
