@@ -31,10 +31,15 @@ class CrmBridgeClient:
             base_url=self.base_url, timeout=timeout_s, headers={"Authorization": f"Bearer {token}"}
         )
 
-    def search_faq(self, question: str, language: str, k: int = 3) -> KbAnswer:
-        """Ask the knowledge base; raises ServiceError when it cannot answer."""
+    def search_faq(
+        self, question: str, language: str, k: int = 3, conversation_id: str | None = None
+    ) -> KbAnswer:
+        """Ask the knowledge base (a `none` is logged for the admins); raises ServiceError when it cannot."""
+        params: dict[str, Any] = {"q": question, "lang": language, "k": k, "log": "true"}
+        if conversation_id:
+            params["conversation_id"] = conversation_id
         try:
-            response = self._http.get("/api/v1/kb/search", params={"q": question, "lang": language, "k": k})
+            response = self._http.get("/api/v1/kb/search", params=params)
             response.raise_for_status()
             body = response.json()
         except (httpx.HTTPError, ValueError) as exc:

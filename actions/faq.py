@@ -31,7 +31,8 @@ class ActionAnswerFaq(Action):
             dispatcher.utter_message(response="utter_faq_none")
             return []
         try:
-            verdict = crm_bridge().search_faq(question, language)
+            conversation_id = (tracker.latest_message.get("metadata") or {}).get("conversation_id")
+            verdict = crm_bridge().search_faq(question, language, conversation_id=conversation_id)
         except ServiceError as exc:
             log.warning("%s", exc)
             dispatcher.utter_message(response="utter_kb_unavailable")

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from crm_bridge.users import service as users
 from crm_bridge.users.models import Role, User
 from kefu.paths import var_dir
+from knowledge_base import curation
 from knowledge_base import service as kb
 from knowledge_base.models import FaqEntry
 
@@ -19,9 +20,9 @@ def seed_knowledge_base(session: Session, path: Path = kb.SEED_FILE) -> int:
     """Load the demo FAQ entries into an empty knowledge base; returns how many were added."""
     if session.scalar(select(func.count()).select_from(FaqEntry)):
         return 0
-    added = kb.add_entries(session, kb.read_jsonl(path))
+    created, _ = curation.import_rows(session, kb.read_jsonl(path), author_id=None)
     session.commit()
-    return added
+    return created
 
 
 def seed_demo_users(session: Session) -> Path | None:

@@ -86,6 +86,10 @@ class FaqRetriever:
         self.thresholds = thresholds or DEFAULT_THRESHOLDS
         self._indexes: dict[str, _LanguageIndex] = {}
         self._lock = threading.Lock()
+        # Which state of the knowledge base the index reflects (the newest revision id), and when
+        # that was last compared with the database: other workers and the CLI write too.
+        self.source_version: int | None = None
+        self.checked_at = 0.0
 
     @property
     def size(self) -> int:
@@ -99,6 +103,18 @@ class FaqRetriever:
             by_lang.setdefault(entry.language, []).append(entry)
         indexes = {lang: self._build_language(group) for lang, group in by_lang.items()}
         with self._lock:
+            self._indexes = indexes
+
+    def rebuild_language(self, language: str, entries: Sequence[EntryDoc]) -> None:
+        """Re-index one language only (after an edit), leaving the others as they are."""
+        group = [e for e in entries if e.language == language]
+        index = self._build_language(group) if group else None
+        with self._lock:
+            indexes = dict(self._indexes)
+            if index is None:
+                indexes.pop(language, None)
+            else:
+                indexes[language] = index
             self._indexes = indexes
 
     def _build_language(self, entries: list[EntryDoc]) -> _LanguageIndex:

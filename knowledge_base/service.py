@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
-from knowledge_base.models import FaqEntry, FaqStatus, FaqVariant
+from knowledge_base.models import FaqEntry, FaqStatus
 
 SEED_FILE = Path(__file__).resolve().parent / "seed" / "demo_faqs.jsonl"
 
@@ -30,26 +29,6 @@ def list_published(session: Session) -> list[FaqEntry]:
         .order_by(FaqEntry.id)
     )
     return list(session.scalars(stmt))
-
-
-def add_entries(session: Session, rows: Iterable[dict[str, Any]]) -> int:
-    """Insert entries from import-format dicts; the caller commits."""
-    n = 0
-    for row in rows:
-        entry = FaqEntry(
-            id=row["id"],
-            question=row["question"],
-            answer=row["answer"],
-            language=row["language"],
-            category=row.get("category"),
-            tags=list(row.get("tags") or []),
-            status=FaqStatus(row.get("status", "published")),
-        )
-        entry.variants = [FaqVariant(text=v) for v in row.get("variants") or []]
-        session.add(entry)
-        n += 1
-    session.flush()
-    return n
 
 
 def read_jsonl(path: Path) -> list[dict[str, Any]]:
