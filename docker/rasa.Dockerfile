@@ -5,6 +5,8 @@ ENV PYTHONDONTWRITEBYTECODE=1 SQLALCHEMY_SILENCE_UBER_WARNING=1 TF_CPP_MIN_LOG_L
     RASA_TELEMETRY_ENABLED=false PYTHONPATH=/app
 WORKDIR /app
 COPY requirements/rasa.lock requirements/rasa.lock
+# A few locked packages (multidict 5.2, jieba, docopt …) are built from source: multidict needs a compiler.
+RUN apt-get update && apt-get install -y --no-install-recommends build-essential && rm -rf /var/lib/apt/lists/*
 RUN pip install --no-cache-dir --no-deps -r requirements/rasa.lock \
  && pip install --no-cache-dir --no-deps --ignore-requires-python rasa==3.6.21 rasa-sdk==3.6.2
 COPY config.yml config.yml
