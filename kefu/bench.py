@@ -9,11 +9,15 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from kefu import bench_chat, bench_crm
+from kefu import bench_chat, bench_crm, bench_kb
 from kefu.benchlib import write_result
 from kefu.paths import ROOT
 
-BENCHES: dict[str, Callable[[Path], dict[str, Any]]] = {"chat": bench_chat.run, "crm": bench_crm.run}
+BENCHES: dict[str, Callable[[Path], dict[str, Any]]] = {
+    "chat": bench_chat.run,
+    "crm": bench_crm.run,
+    "kb": bench_kb.run,
+}
 
 
 def main(argv: list[str] | None = None) -> int:
