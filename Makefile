@@ -22,10 +22,13 @@ model: setup
 services:
 	@scripts/ensure_services.sh
 
+browsers:
+	@scripts/ensure_browsers.sh
+
 run: setup
 	@$(KEFU) run
 
-test: setup model services
+test: setup model services browsers
 	$(VENV)/bin/pytest -ra
 
 bench: setup model

@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request, Response
+from fastapi.staticfiles import StaticFiles
 
 from crm_bridge.chat.views import router as chat_router
 from crm_bridge.config import get_settings
@@ -20,6 +21,8 @@ from crm_bridge.feedback.views import router as feedback_router
 from crm_bridge.health import router as health_router
 from crm_bridge.openapi import install_openapi
 from crm_bridge.outbox.worker import start_zoho_worker
+from crm_bridge.pages.views import STATIC_DIR
+from crm_bridge.pages.views import router as pages_router
 from crm_bridge.rasa_client import RasaClient
 from crm_bridge.tickets.views import router as tickets_router
 from crm_bridge.users.views import router as users_router
@@ -79,5 +82,7 @@ def create_app() -> FastAPI:
     app.include_router(contacts_router)
     app.include_router(feedback_router)
     app.include_router(conversations_router)
+    app.include_router(pages_router)
+    app.mount("/admin/static", StaticFiles(directory=STATIC_DIR), name="admin-static")
     install_openapi(app)
     return app

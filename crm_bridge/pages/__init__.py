@@ -1,0 +1,1 @@
+"""Server-rendered admin pages (knowledge base) on top of the JSON API."""
