@@ -9,11 +9,16 @@ from tests.app_fixtures import SERVICE_TOKEN
 AUTH = {"Authorization": f"Bearer {SERVICE_TOKEN}"}
 
 
-def test_requires_token(client: TestClient) -> None:
-    assert client.get("/api/v1/kb/search", params={"q": "refund"}).status_code == 401
-    wrong = client.get("/api/v1/kb/search", params={"q": "refund"}, headers={"Authorization": "Bearer nope"})
-    assert wrong.status_code == 403
-    assert wrong.json()["error"]["code"] == "forbidden"
+def test_requires_service_token_or_admin(client: TestClient, agent_client: tuple[TestClient, int]) -> None:
+    fresh = TestClient(client.app)
+    assert fresh.get("/api/v1/kb/search", params={"q": "refund"}).status_code == 401
+    wrong = fresh.get("/api/v1/kb/search", params={"q": "refund"}, headers={"Authorization": "Bearer nope"})
+    assert wrong.status_code == 401
+    assert wrong.json()["error"]["code"] == "unauthorized"
+    agent, _ = agent_client
+    forbidden = agent.get("/api/v1/kb/search", params={"q": "refund"})
+    assert forbidden.status_code == 403
+    assert forbidden.json()["error"]["code"] == "forbidden"
 
 
 def test_answers_english_and_chinese(client: TestClient) -> None:
