@@ -10,7 +10,7 @@ from datetime import timedelta
 from typing import Annotated, Any
 
 import jwt
-from fastapi import Depends, HTTPException, Request, status
+from fastapi import Depends, HTTPException, Request, Response, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from crm_bridge.config import get_settings
@@ -44,6 +44,18 @@ def create_access_token(user: User) -> tuple[str, int]:
     now = utcnow()
     claims = {"sub": str(user.id), "role": user.role.value, "iat": now, "exp": now + ttl, "typ": "access"}
     return jwt.encode(claims, settings.secret_key, algorithm=_ALGORITHM), int(ttl.total_seconds())
+
+
+def set_session_cookie(response: Response, token: str, ttl: int) -> None:
+    """The page session: the same token in an HttpOnly, SameSite=Lax cookie (Secure in production)."""
+    response.set_cookie(
+        SESSION_COOKIE,
+        token,
+        max_age=ttl,
+        httponly=True,
+        samesite="lax",
+        secure=get_settings().env == "production",
+    )
 
 
 def _unauthorized(message: str = "authentication required") -> HTTPException:

@@ -16,8 +16,13 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.routing import APIRoute
 from fastapi.templating import Jinja2Templates
 
-from crm_bridge.auth import SESSION_COOKIE, Principal, create_access_token, current_principal
-from crm_bridge.config import get_settings
+from crm_bridge.auth import (
+    SESSION_COOKIE,
+    Principal,
+    create_access_token,
+    current_principal,
+    set_session_cookie,
+)
 from crm_bridge.db import DbSession
 from crm_bridge.users import service
 
@@ -136,14 +141,7 @@ def login_submit(
         )
     token, ttl = create_access_token(user)
     response = RedirectResponse(_safe_next(next), status_code=303)
-    response.set_cookie(
-        SESSION_COOKIE,
-        token,
-        max_age=ttl,
-        httponly=True,
-        samesite="lax",
-        secure=get_settings().env == "production",
-    )
+    set_session_cookie(response, token, ttl)
     return response
 
 

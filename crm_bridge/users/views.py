@@ -15,8 +15,8 @@ from crm_bridge.auth import (
     create_access_token,
     forget_account,
     require_role,
+    set_session_cookie,
 )
-from crm_bridge.config import get_settings
 from crm_bridge.db import DbSession
 from crm_bridge.errors import DomainError
 from crm_bridge.pagination import Page, PageParams, page_params, paginate
@@ -44,14 +44,7 @@ def login(
     if user is None:
         raise InvalidCredentials("wrong username or password")
     token, ttl = create_access_token(user)
-    response.set_cookie(
-        SESSION_COOKIE,
-        token,
-        max_age=ttl,
-        httponly=True,
-        samesite="lax",
-        secure=get_settings().env == "production",
-    )
+    set_session_cookie(response, token, ttl)
     return Token(access_token=token, expires_in=ttl)
 
 
