@@ -14,7 +14,7 @@ from crm_bridge.errors import Invalid
 from crm_bridge.pagination import Page, PageParams, page_params, paginate
 from crm_bridge.users.models import Role
 from knowledge_base import curation, runtime, unanswered
-from knowledge_base.models import FaqRevision, FaqStatus
+from knowledge_base.models import FaqEntry, FaqRevision, FaqStatus
 from knowledge_base.retriever import FaqRetriever
 from knowledge_base.schemas import (
     AddVariant,
@@ -160,9 +160,12 @@ async def import_faqs(
     if fmt is None:
         raise Invalid("say format=jsonl or format=csv (the file name does not tell)")
     rows = curation.parse_import(content, fmt)
+    # Re-index the languages the rows are in, and those of entries a row moves to another language.
+    ids = [r["id"] for r in rows if r.get("id")]
+    before = set(session.scalars(select(FaqEntry.language).where(FaqEntry.id.in_(ids)))) if ids else set()
     created, updated = curation.import_rows(session, rows, author_id=principal.user_id)
     session.commit()
-    runtime.refresh(retriever, session, {r["language"] for r in rows} | {"en", "zh"})
+    runtime.refresh(retriever, session, {r["language"] for r in rows} | before)
     return ImportReport(created=created, updated=updated, total=created + updated)
 
 
