@@ -147,14 +147,3 @@ def require_role(*roles: Role, allow_service: bool = False) -> Any:
         raise HTTPException(status.HTTP_403_FORBIDDEN, f"this route needs the {needed} role")
 
     return Depends(check)
-
-
-def require_service(
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-) -> None:
-    """Allow only callers that present the service token (`Authorization: Bearer …`)."""
-    if credentials is None:
-        raise _unauthorized()
-    expected = get_settings().service_token
-    if not hmac.compare_digest(credentials.credentials.encode(), expected.encode()):
-        raise HTTPException(status.HTTP_403_FORBIDDEN, "this token may not use this route")

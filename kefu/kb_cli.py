@@ -1,4 +1,4 @@
-"""`kefu kb …`: import and export the knowledge base from files (and, when present, eval/bench)."""
+"""`kefu kb …`: import and export the knowledge base from files; evaluate retrieval."""
 
 from __future__ import annotations
 
@@ -92,7 +92,7 @@ def _export(args: argparse.Namespace) -> int:
 
 
 def add_kb_commands(sub: Any) -> None:
-    """Register `kefu kb import|export` (and eval/bench when that module is present)."""
+    """Register `kefu kb import|export|eval|bench`."""
     kb = sub.add_parser("kb", help="the knowledge base")
     kb_sub = kb.add_subparsers(dest="kb_command", required=True)
     imp = kb_sub.add_parser("import", help="import entries from JSONL or CSV (all rows or none)")
@@ -103,8 +103,6 @@ def add_kb_commands(sub: Any) -> None:
     exp.add_argument("file")
     exp.add_argument("--format", choices=["jsonl", "csv"])
     exp.set_defaults(func=_export)
-    try:
-        from kefu.kb_eval_cli import add_kb_eval_commands
-    except ImportError:
-        return
+    from kefu.kb_eval_cli import add_kb_eval_commands
+
     add_kb_eval_commands(kb_sub)

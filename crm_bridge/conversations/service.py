@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session, selectinload
 
 from crm_bridge.conversations.models import Conversation, ConversationStatus, Message, MessageRole
@@ -58,12 +58,6 @@ def add_message(
         conversation.language = language
     session.flush()
     return message
-
-
-def count_messages(session: Session, conversation_id: str) -> int:
-    """How many messages a conversation holds."""
-    stmt = select(func.count()).select_from(Message).where(Message.conversation_id == conversation_id)
-    return int(session.scalar(stmt) or 0)
 
 
 @dataclass(frozen=True)
