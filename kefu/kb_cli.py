@@ -91,8 +91,96 @@ def _export(args: argparse.Namespace) -> int:
     return 0
 
 
+def _reindex(args: argparse.Namespace) -> int:
+    import time
+
+    from sqlalchemy.orm import Session
+
+    from crm_bridge.config import get_settings
+    from crm_bridge.db import make_engine
+    from crm_bridge.migrate import upgrade
+    from knowledge_base import runtime
+    from knowledge_base.embedder import shared_embedder
+    from knowledge_base.retriever import FaqRetriever
+
+    settings = get_settings()
+    upgrade(settings.database_url)
+    engine = make_engine(settings.database_url)
+    embedder = shared_embedder(settings.embedding_model or None)
+    cache = runtime.open_cache(embedder, runtime.index_dir())
+    if not args.keep_vectors:
+        cache.clear()  # every text is embedded again, with the model as it is now
+    try:
+        with Session(engine) as session:
+            docs = runtime.entry_docs(session)
+            version = runtime.current_version(session)
+        texts = sum(len(d.texts) for d in docs)
+        started = time.perf_counter()
+        with Progress(console=console) as progress:
+            task = progress.add_task(f"indexing {len(docs)} entries", total=texts)
+            retriever = FaqRetriever(embedder, cache=cache)
+            retriever.build(docs, progress=lambda n: progress.advance(task, n))
+        took = time.perf_counter() - started
+    finally:
+        engine.dispose()
+    retriever.source_version = version
+    runtime.write_manifest(retriever)
+    rate = texts / took if took > 0 else 0.0
+    for language, info in retriever.stats().items():
+        print(f"{language}: {info['entries']} entries, {info['texts']} texts, {info['index']} index")
+    print(
+        f"indexed {texts} texts in {took:.1f} s ({rate:.0f} texts/s; {cache.embedded_total} embedded) "
+        f"into {cache.root}; running servers keep their own index up to date"
+    )
+    return 0
+
+
+def _adapt(args: argparse.Namespace) -> int:
+    from sqlalchemy.orm import Session
+
+    from crm_bridge.config import get_settings
+    from crm_bridge.db import make_engine
+    from kefu.paths import var_dir
+    from knowledge_base import runtime
+    from knowledge_base.adapt import adapt, fingerprint
+    from knowledge_base.embedder import default_model_path
+
+    settings = get_settings()
+    base = Path(args.base or settings.embedding_model or default_model_path())
+    engine = make_engine(settings.database_url)
+    try:
+        with Session(engine) as session:
+            docs = runtime.entry_docs(session)
+    finally:
+        engine.dispose()
+    if not docs:
+        console.print("[red]no published entries to learn from[/]")
+        return 1
+    out = (
+        Path(args.out)
+        if args.out
+        else var_dir() / "models" / f"kb-embedder-{fingerprint(docs, base, args.epochs, args.seed)}"
+    )
+    with Progress(console=console) as progress:
+        task = progress.add_task(f"fine-tuning on {len(docs)} entries", total=None)
+        try:
+            report = adapt(
+                docs, base, out, epochs=args.epochs, seed=args.seed,
+                progress=lambda step, total: progress.update(task, completed=step, total=total),
+            )  # fmt: skip
+        except ValueError as exc:
+            console.print(f"[red]{exc}[/]")
+            return 1
+    print(
+        f"adapted {report.base_model} on {report.texts} texts in {report.seconds:.0f} s "
+        f"({report.steps} steps, final loss {report.final_loss}) -> {report.model_path}\n"
+        f"use it: KEFU_EMBEDDING_MODEL={report.model_path} (then restart; the index re-embeds once)"
+    )
+    return 0
+
+
 def add_kb_commands(sub: Any) -> None:
-    """Register `kefu kb import|export|eval|bench`."""
+    """Register `kefu kb import|export|reindex|adapt|eval|bench`."""
     kb = sub.add_parser("kb", help="the knowledge base")
     kb_sub = kb.add_subparsers(dest="kb_command", required=True)
     imp = kb_sub.add_parser("import", help="import entries from JSONL or CSV (all rows or none)")
@@ -103,6 +191,17 @@ def add_kb_commands(sub: Any) -> None:
     exp.add_argument("file")
     exp.add_argument("--format", choices=["jsonl", "csv"])
     exp.set_defaults(func=_export)
+    rei = kb_sub.add_parser("reindex", help="rebuild the stored search index from the published entries")
+    rei.add_argument(
+        "--keep-vectors", action="store_true", help="reuse stored vectors (default: embed every text again)"
+    )
+    rei.set_defaults(func=_reindex)
+    ada = kb_sub.add_parser("adapt", help="fine-tune the embedding model on the published entries' variants")
+    ada.add_argument("--epochs", type=int, default=2)
+    ada.add_argument("--seed", type=int, default=0)
+    ada.add_argument("--base", help="model folder to start from (default: the configured model)")
+    ada.add_argument("--out", help="where to save the model (default: var/models/kb-embedder-<hash>)")
+    ada.set_defaults(func=_adapt)
     from kefu.kb_eval_cli import add_kb_eval_commands
 
     add_kb_eval_commands(kb_sub)

@@ -71,6 +71,25 @@ def kb_eval(args: argparse.Namespace) -> int:
     return 0
 
 
+def adapted_embedder(entries: Any, *, seed: int, epochs: int) -> Any:
+    """Fine-tune the shipped model on `entries` (their own variants only) in a temporary folder."""
+    import tempfile
+
+    from rich.progress import Progress
+
+    from knowledge_base.adapt import adapt
+    from knowledge_base.embedder import Embedder, default_model_path
+
+    out = Path(tempfile.mkdtemp(prefix="kefu-adapted-"))
+    with Progress(console=Console(stderr=True)) as progress:
+        task = progress.add_task("adapting the embedder to the training variants", total=None)
+        adapt(
+            entries, default_model_path(), out, epochs=epochs, seed=seed,
+            progress=lambda step, total: progress.update(task, completed=step, total=total),
+        )  # fmt: skip
+    return Embedder(out)
+
+
 def kb_bench(args: argparse.Namespace) -> int:
     """Evaluate on a public data set (BANKING77) and write JSON."""
     from knowledge_base.evaluate import EvalInputError, evaluate, load_banking77
@@ -80,8 +99,13 @@ def kb_bench(args: argparse.Namespace) -> int:
     except EvalInputError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    report = evaluate(entries, queries)
-    report.update({"dataset": args.dataset, "shots": args.shots, "seed": args.seed})
+    embedder = None
+    if args.adapt:
+        embedder = adapted_embedder(entries, seed=args.seed, epochs=args.epochs)
+    report = evaluate(entries, queries, embedder)
+    report.update(
+        {"dataset": args.dataset, "shots": args.shots, "seed": args.seed, "adapted": bool(args.adapt)}
+    )
     _write_json(args.json, report)
     shots = "full training set" if args.shots is None else f"{args.shots} per intent"
     _summary(report, f"kb bench {args.dataset} ({shots}, seed {args.seed})")
@@ -105,6 +129,12 @@ def add_kb_eval_commands(kb_subparsers: Any) -> None:
     bench.add_argument("--shots", type=_positive, help="training texts per intent (default: all)")
     bench.add_argument("--seed", type=int, required=True, help="seed for sampling --shots")
     bench.add_argument("--json", type=Path, required=True, help="where to write the results")
+    bench.add_argument(
+        "--adapt",
+        action="store_true",
+        help="first fine-tune the embedder on the training variants (kb adapt)",
+    )
+    bench.add_argument("--epochs", type=_positive, default=2, help="fine-tuning epochs with --adapt")
     bench.set_defaults(func=kb_bench)
 
 

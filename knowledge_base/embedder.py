@@ -49,7 +49,7 @@ class Embedder:
     @property
     def dimension(self) -> int:
         """Length of one vector."""
-        dim = self.model.get_sentence_embedding_dimension()
+        dim = self.model.get_embedding_dimension()
         assert dim is not None
         return int(dim)
 
@@ -61,3 +61,16 @@ class Embedder:
             texts, batch_size=self.batch_size, normalize_embeddings=True, show_progress_bar=False
         )
         return np.asarray(vectors, dtype=np.float32)
+
+
+_shared: dict[Path, Embedder] = {}
+_shared_lock = threading.Lock()
+
+
+def shared_embedder(model_path: str | Path | None = None) -> Embedder:
+    """The process's one Embedder per model folder: the knowledge base and sentiment share the weights."""
+    path = (Path(model_path) if model_path else default_model_path()).resolve()
+    with _shared_lock:
+        if path not in _shared:
+            _shared[path] = Embedder(path)
+        return _shared[path]

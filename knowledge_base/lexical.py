@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import logging
+import math
 import re
 
+import bm25s
 import jieba
 import numpy as np
-from rank_bm25 import BM25Okapi
 
 jieba.setLogLevel(logging.WARNING)
 
@@ -73,15 +74,34 @@ def tokenize(text: str) -> list[str]:
 
 
 class LexicalIndex:
-    """BM25 over a list of documents, with scores scaled to [0, 1]."""
+    """BM25 (bm25s, Robertson's formula) over tokenised documents, with scores scaled to [0, 1]."""
 
     def __init__(self, documents: list[str], *, k1: float = 1.2, b: float = 0.75) -> None:
+        self._fit([tokenize(d) for d in documents], k1=k1, b=b)
+
+    @classmethod
+    def from_tokens(cls, documents: list[list[str]], *, k1: float = 1.2, b: float = 0.75) -> LexicalIndex:
+        """An index over documents tokenised already (the retriever keeps each text's tokens)."""
+        index = cls.__new__(cls)
+        index._fit(documents, k1=k1, b=b)
+        return index
+
+    def _fit(self, documents: list[list[str]], *, k1: float, b: float) -> None:
         if not documents:
             raise ValueError("a lexical index needs at least one document")
         self.k1 = k1
-        self._bm25 = BM25Okapi([tokenize(d) or ["\x00"] for d in documents], k1=k1, b=b)
-        n = self._bm25.corpus_size
-        self._unseen_idf = float(np.log((n + 0.5) / 0.5))
+        self.n_docs = len(documents)
+        self._bm25 = bm25s.BM25(k1=k1, b=b, method="robertson", idf_method="robertson")
+        # An empty document gets a placeholder token: bm25s needs one token per document.
+        self._bm25.index([d or ["\x00"] for d in documents], show_progress=False)
+        df = np.diff(np.asarray(self._bm25.scores["indptr"]))
+        n = self.n_docs
+        self._idf = {
+            token: max(math.log((n - df[i] + 0.5) / (df[i] + 0.5)), 0.0)
+            for token, i in self._bm25.vocab_dict.items()
+            if i < len(df)
+        }
+        self._unseen_idf = math.log((n + 0.5) / 0.5)
 
     def scores(self, query: str) -> np.ndarray:
         """One score per document: BM25 divided by what a document matching every query term once scores.
@@ -91,12 +111,11 @@ class LexicalIndex:
         score can feed a confidence.
         """
         terms = tokenize(query)
-        raw = np.asarray(self._bm25.get_scores(terms), dtype=np.float32) if terms else None
-        if raw is None:
-            return np.zeros(self._bm25.corpus_size, dtype=np.float32)
         # A term no document contains is as rare as it gets: it must count in the ceiling, or a query
         # matching one common word out of many would look like a perfect match.
-        ceiling = sum(max(self._bm25.idf.get(t, self._unseen_idf), 0.0) for t in terms)
-        if ceiling <= 0:
-            return np.zeros_like(raw)
+        ceiling = sum(self._idf.get(t, self._unseen_idf) for t in terms) / (self.k1 + 1)
+        ids = self._bm25.get_tokens_ids(terms)
+        if ceiling <= 0 or not ids:
+            return np.zeros(self.n_docs, dtype=np.float32)
+        raw = np.asarray(self._bm25.get_scores_from_ids(ids), dtype=np.float32)
         return np.clip(raw / ceiling, 0.0, 1.0)

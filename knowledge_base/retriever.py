@@ -1,10 +1,17 @@
-"""Hybrid FAQ retrieval: dense (FAISS over MiniLM vectors) fused with BM25, and a decision."""
+"""Hybrid FAQ retrieval: dense (FAISS over MiniLM vectors) fused with BM25, and a decision.
+
+Each language has its own index. Writes are entry by entry: an edited entry's texts leave the FAISS
+index by id and its new texts join it, embedded only if the vector cache has never seen them; BM25 and
+the Chinese character classifier, whose statistics are global, are recomputed from cached tokens.
+Above `APPROX_ABOVE` texts a language switches from exact search to an IVF index.
+"""
 
 from __future__ import annotations
 
+import math
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -13,10 +20,19 @@ import numpy as np
 
 from knowledge_base.char_classifier import CharClassifier
 from knowledge_base.embedder import Embedder
-from knowledge_base.lexical import LexicalIndex
+from knowledge_base.lexical import LexicalIndex, tokenize
+from knowledge_base.vector_cache import VectorCache
 
 Decision = Literal["answer", "clarify", "none"]
 MAX_QUERY_CHARS = 1000  # the model reads 256 word pieces at most; the rest is noise
+# Exact (flat) search up to this many texts per language, IVF above: flat search costs grow with the
+# base (about 10 ms per 100k texts here), IVF's with the probed share of it.
+APPROX_ABOVE = 50_000
+IVF_NPROBE = 32
+# The character classifier learns one class per entry; beyond this many it is too slow to retrain on
+# every edit, and a base that large has enough variants for the dense and lexical signals.
+CLASSIFIER_MAX_ENTRIES = 3000
+CANDIDATES = 200  # texts taken from each signal before entries are scored exactly
 
 
 @dataclass(frozen=True)
@@ -29,6 +45,11 @@ class EntryDoc:
     language: str
     category: str | None
     variants: tuple[str, ...] = ()
+
+    @property
+    def texts(self) -> list[str]:
+        """The question and its variants, without repeats."""
+        return list(dict.fromkeys(t for t in (self.question, *self.variants) if t.strip()))
 
 
 @dataclass(frozen=True)
@@ -75,23 +96,51 @@ DEFAULT_THRESHOLDS = {
 
 
 @dataclass
+class _Doc:
+    faq_id: str
+    text: str
+    vector: np.ndarray
+    tokens: list[str]
+
+
+@dataclass
 class _LanguageIndex:
-    entries: list[EntryDoc]
-    doc_entry: np.ndarray  # document row -> entry position
-    dense: faiss.Index
-    lexical: LexicalIndex
-    texts: list[str] = field(default_factory=list)
+    """One language's entries and texts; mutated only under the retriever's lock."""
+
+    dimension: int
+    entries: dict[str, EntryDoc] = field(default_factory=dict)
+    entry_docs: dict[str, list[int]] = field(default_factory=dict)
+    entry_vectors: dict[str, np.ndarray] = field(default_factory=dict)  # an entry's texts, stacked
+    entry_rows: dict[str, np.ndarray] = field(default_factory=dict)  # their rows in the lexical index
+    docs: dict[int, _Doc] = field(default_factory=dict)
+    next_id: int = 0
+    dense: faiss.Index | None = None
+    kind: str = "flat"
+    quantizer: faiss.Index | None = None  # kept referenced: the IVF index does not own it
+    lexical: LexicalIndex | None = None
+    lexical_ids: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    lexical_row: dict[int, int] = field(default_factory=dict)
     classifier: CharClassifier | None = None
+    classifier_ids: list[str] = field(default_factory=list)
 
 
 class FaqRetriever:
-    """Search published entries of one language; rebuilt atomically from a list of entries."""
+    """Search published entries per language; built once, then updated entry by entry."""
 
-    def __init__(self, embedder: Embedder, thresholds: dict[str, Thresholds] | None = None) -> None:
+    def __init__(
+        self,
+        embedder: Embedder,
+        thresholds: dict[str, Thresholds] | None = None,
+        *,
+        cache: VectorCache | None = None,
+        approx_above: int = APPROX_ABOVE,
+    ) -> None:
         self.embedder = embedder
         self.thresholds = thresholds or DEFAULT_THRESHOLDS
+        self.cache = cache if cache is not None else VectorCache("memory", embedder.dimension)
+        self.approx_above = approx_above
         self._indexes: dict[str, _LanguageIndex] = {}
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()
         # Which state of the knowledge base the index reflects (the newest revision id), and when
         # that was last compared with the database: other workers and the CLI write too.
         self.source_version: int | None = None
@@ -102,83 +151,203 @@ class FaqRetriever:
         """Entries indexed, all languages."""
         return sum(len(ix.entries) for ix in self._indexes.values())
 
-    def build(self, entries: Sequence[EntryDoc]) -> None:
+    def stats(self) -> dict[str, dict[str, int | str]]:
+        """Entries, texts and index kind per language."""
+        return {
+            lang: {"entries": len(ix.entries), "texts": len(ix.docs), "index": ix.kind}
+            for lang, ix in sorted(self._indexes.items())
+        }
+
+    def entry_ids(self, language: str) -> set[str]:
+        """The ids of the entries indexed for `language`."""
+        index = self._indexes.get(language)
+        return set(index.entries) if index else set()
+
+    # ---- writes ---------------------------------------------------------------------------------
+
+    def build(self, entries: Sequence[EntryDoc], progress: Callable[[int], None] | None = None) -> None:
         """Index `entries` (question and every variant), replacing what was there."""
         by_lang: dict[str, list[EntryDoc]] = {}
         for entry in entries:
             by_lang.setdefault(entry.language, []).append(entry)
-        indexes = {lang: self._build_language(group) for lang, group in by_lang.items()}
+        fresh = {}
+        for lang, group in by_lang.items():
+            index = _LanguageIndex(dimension=self.cache.dimension)
+            self._add_entries(lang, index, group, progress)
+            fresh[lang] = index
         with self._lock:
-            self._indexes = indexes
+            self._indexes = fresh
 
-    def rebuild_language(self, language: str, entries: Sequence[EntryDoc]) -> None:
-        """Re-index one language only (after an edit), leaving the others as they are."""
-        group = [e for e in entries if e.language == language]
-        index = self._build_language(group) if group else None
+    def upsert(self, entries: Iterable[EntryDoc]) -> None:
+        """Add or replace entries (an edit re-embeds only texts the cache has not seen)."""
+        by_lang: dict[str, list[EntryDoc]] = {}
+        for entry in entries:
+            by_lang.setdefault(entry.language, []).append(entry)
         with self._lock:
-            indexes = dict(self._indexes)
-            if index is None:
-                indexes.pop(language, None)
+            for lang, group in by_lang.items():
+                ids = {e.faq_id for e in group}
+                # An entry whose language changed leaves its old language's index.
+                self._remove(ids, languages=[other for other in self._indexes if other != lang])
+                index = self._indexes.setdefault(lang, _LanguageIndex(dimension=self.cache.dimension))
+                self._drop(index, ids)
+                self._add_entries(lang, index, group, None)
+
+    def remove(self, faq_ids: Iterable[str]) -> None:
+        """Take entries out of the index (archived, unpublished or deleted)."""
+        with self._lock:
+            self._remove(set(faq_ids), languages=list(self._indexes))
+
+    def _remove(self, ids: set[str], *, languages: list[str]) -> None:
+        for lang in languages:
+            index = self._indexes[lang]
+            gone = ids & set(index.entries)
+            if not gone:
+                continue
+            self._drop(index, gone)
+            if index.entries:
+                self._refit(lang, index)
             else:
-                indexes[language] = index
-            self._indexes = indexes
+                del self._indexes[lang]
 
-    def _build_language(self, entries: list[EntryDoc]) -> _LanguageIndex:
+    def _drop(self, index: _LanguageIndex, faq_ids: set[str]) -> None:
+        doc_ids: list[int] = []
+        for faq_id in faq_ids:
+            index.entries.pop(faq_id, None)
+            index.entry_vectors.pop(faq_id, None)
+            index.entry_rows.pop(faq_id, None)
+            for doc_id in index.entry_docs.pop(faq_id, []):
+                index.docs.pop(doc_id, None)
+                doc_ids.append(doc_id)
+        if doc_ids and index.dense is not None:
+            index.dense.remove_ids(np.asarray(doc_ids, dtype=np.int64))  # type: ignore[arg-type]
+
+    def _add_entries(
+        self,
+        language: str,
+        index: _LanguageIndex,
+        entries: Sequence[EntryDoc],
+        progress: Callable[[int], None] | None,
+    ) -> None:
         texts: list[str] = []
-        owner: list[int] = []
-        for pos, entry in enumerate(entries):
-            for text in (entry.question, *entry.variants):
+        owners: list[str] = []
+        for entry in entries:
+            index.entries[entry.faq_id] = entry
+            for text in entry.texts:
                 texts.append(text)
-                owner.append(pos)
-        vectors = self.embedder.encode(texts)
-        dense = faiss.IndexFlatIP(vectors.shape[1])
-        dense.add(vectors)
-        owners = np.asarray(owner)
-        language = entries[0].language if entries else ""
-        classifier = None
-        if self.thresholds.get(language, Thresholds()).classifier_weight > 0 and len(entries) >= 2:
-            classifier = CharClassifier(texts, owners, len(entries))
-        return _LanguageIndex(entries, owners, dense, LexicalIndex(texts), texts, classifier)
+                owners.append(entry.faq_id)
+        vectors, _ = self.cache.vectors(texts, self.embedder.encode, progress=progress)
+        new_ids = np.arange(index.next_id, index.next_id + len(texts), dtype=np.int64)
+        index.next_id += len(texts)
+        for doc_id, text, owner, vector in zip(new_ids.tolist(), texts, owners, vectors, strict=True):
+            index.docs[doc_id] = _Doc(owner, text, vector, tokenize(text))
+            index.entry_docs.setdefault(owner, []).append(doc_id)
+        for entry in entries:
+            index.entry_vectors[entry.faq_id] = np.stack(
+                [index.docs[d].vector for d in index.entry_docs[entry.faq_id]]
+            )
+        wants_ivf = len(index.docs) > self.approx_above
+        if index.dense is None or wants_ivf != (index.kind == "ivf"):
+            self._build_dense(index)
+        elif len(texts):
+            index.dense.add_with_ids(vectors, new_ids)
+        self._refit(language, index)
+
+    def _build_dense(self, index: _LanguageIndex) -> None:
+        ids = np.fromiter(index.docs.keys(), dtype=np.int64, count=len(index.docs))
+        vectors = np.stack([d.vector for d in index.docs.values()]) if len(ids) else None
+        dim = index.dimension
+        if len(ids) > self.approx_above and vectors is not None:
+            # About 2·sqrt(n) lists, each trained on at least 39 points (faiss's minimum for k-means).
+            nlist = max(1, min(1024, int(2 * math.sqrt(len(ids))), len(ids) // 39))
+            quantizer = faiss.IndexFlatIP(dim)
+            ivf = faiss.IndexIVFFlat(quantizer, dim, nlist, faiss.METRIC_INNER_PRODUCT)
+            ivf.cp.niter = 10
+            sample = vectors[np.random.default_rng(0).permutation(len(ids))[: 40 * nlist]]
+            ivf.train(sample)
+            ivf.nprobe = IVF_NPROBE
+            ivf.add_with_ids(vectors, ids)
+            index.dense, index.quantizer, index.kind = ivf, quantizer, "ivf"
+        else:
+            flat = faiss.IndexIDMap2(faiss.IndexFlatIP(dim))
+            if vectors is not None:
+                flat.add_with_ids(vectors, ids)
+            index.dense, index.quantizer, index.kind = flat, None, "flat"
+
+    def _refit(self, language: str, index: _LanguageIndex) -> None:
+        """Recompute the global statistics: BM25 over every text, the character classifier."""
+        ids = list(index.docs)
+        index.lexical_ids = np.asarray(ids, dtype=np.int64)
+        index.lexical_row = {doc_id: row for row, doc_id in enumerate(ids)}
+        index.lexical = LexicalIndex.from_tokens([index.docs[i].tokens for i in ids]) if ids else None
+        index.entry_rows = {
+            faq_id: np.asarray([index.lexical_row[d] for d in docs], dtype=np.int64)
+            for faq_id, docs in index.entry_docs.items()
+        }
+        index.classifier, index.classifier_ids = None, []
+        weight = self.thresholds.get(language, Thresholds()).classifier_weight
+        if weight > 0 and 2 <= len(index.entries) <= CLASSIFIER_MAX_ENTRIES:
+            order = list(index.entries)
+            position = {faq_id: pos for pos, faq_id in enumerate(order)}
+            owners = np.asarray([position[index.docs[i].faq_id] for i in ids])
+            index.classifier = CharClassifier([index.docs[i].text for i in ids], owners, len(order))
+            index.classifier_ids = order
+
+    # ---- reads ----------------------------------------------------------------------------------
 
     def search(self, query: str, *, language: str, k: int = 3) -> SearchResult:
         """The top `k` entries of `language` for `query`, with answer / clarify / none."""
         if k < 1:
             raise ValueError("k must be at least 1")
         started = time.perf_counter()
-        index = self._indexes.get(language)
         query = query.strip()[:MAX_QUERY_CHARS]
-        if index is None or not query:
+        if language not in self._indexes or not query:
             return SearchResult("none", [], (time.perf_counter() - started) * 1000)
-        n_docs = len(index.texts)
         qvec = self.embedder.encode([query])
-        sims, rows = index.dense.search(qvec, n_docs)
-        dense_doc = np.full(n_docs, -1.0, dtype=np.float32)
-        dense_doc[rows[0]] = sims[0]
-        lex_doc = index.lexical.scores(query)
-        n_entries = len(index.entries)
-        # An entry scores as its best-matching text, per signal.
-        dense_entry = np.full(n_entries, -1.0, dtype=np.float32)
-        np.maximum.at(dense_entry, index.doc_entry, dense_doc)
-        lex_entry = np.zeros(n_entries, dtype=np.float32)
-        np.maximum.at(lex_entry, index.doc_entry, lex_doc)
         th = self.thresholds.get(language, Thresholds())
-        fused = th.dense_weight * np.clip(dense_entry, 0, 1) + (1 - th.dense_weight) * lex_entry
-        if index.classifier is not None:
-            w = th.classifier_weight
-            fused = (1 - w) * fused + w * index.classifier.probabilities(query)
-        order = np.argsort(-fused)[:k]
-        hits = [
-            Hit(
-                faq_id=index.entries[i].faq_id,
-                question=index.entries[i].question,
-                answer=index.entries[i].answer,
-                category=index.entries[i].category,
-                score=round(float(fused[i]), 4),
-            )
-            for i in order
-        ]
+        with self._lock:
+            index = self._indexes.get(language)
+            if index is None or index.dense is None or index.lexical is None:
+                return SearchResult("none", [], (time.perf_counter() - started) * 1000)
+            hits = self._rank(index, query, qvec, th, k)
         decision = self._decide([h.score for h in hits], th)
         return SearchResult(decision, hits, (time.perf_counter() - started) * 1000)
+
+    def _rank(self, index: _LanguageIndex, query: str, qvec: np.ndarray, th: Thresholds, k: int) -> list[Hit]:
+        n_docs = len(index.docs)
+        take = min(CANDIDATES, n_docs)
+        _, dense_ids = index.dense.search(qvec, take)  # type: ignore[union-attr]
+        lex = index.lexical.scores(query)  # type: ignore[union-attr]
+        lex_top = np.argpartition(-lex, take - 1)[:take] if take < n_docs else np.arange(n_docs)
+        candidates = {index.docs[int(d)].faq_id for d in dense_ids[0] if d >= 0}
+        candidates.update(index.docs[int(index.lexical_ids[r])].faq_id for r in lex_top if lex[r] > 0)
+        probs = index.classifier.probabilities(query) if index.classifier is not None else None
+        if probs is not None:
+            candidates.update(index.classifier_ids[i] for i in np.argsort(-probs)[:take])
+        ranked = sorted(candidates)  # a fixed order: ties break the same way every time
+        scores = np.empty(len(ranked), dtype=np.float32)
+        class_pos = {faq_id: i for i, faq_id in enumerate(index.classifier_ids)}
+        q = qvec[0]
+        for pos, faq_id in enumerate(ranked):
+            # An entry scores as its best-matching text, per signal.
+            dense = float((index.entry_vectors[faq_id] @ q).max())
+            lexical = float(lex[index.entry_rows[faq_id]].max())
+            fused = th.dense_weight * min(max(dense, 0.0), 1.0) + (1 - th.dense_weight) * lexical
+            if probs is not None:
+                w = th.classifier_weight
+                fused = (1 - w) * fused + w * float(probs[class_pos[faq_id]])
+            scores[pos] = fused
+        order = np.argsort(-scores, kind="stable")[:k]
+        return [
+            Hit(
+                faq_id=entry.faq_id,
+                question=entry.question,
+                answer=entry.answer,
+                category=entry.category,
+                score=round(float(scores[i]), 4),
+            )
+            for i in order
+            for entry in (index.entries[ranked[i]],)
+        ]
 
     @staticmethod
     def _decide(scores: list[float], th: Thresholds) -> Decision:

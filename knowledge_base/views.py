@@ -14,7 +14,7 @@ from crm_bridge.errors import Invalid
 from crm_bridge.pagination import Page, PageParams, page_params, paginate
 from crm_bridge.users.models import Role
 from knowledge_base import curation, runtime, unanswered
-from knowledge_base.models import FaqEntry, FaqRevision, FaqStatus
+from knowledge_base.models import FaqRevision, FaqStatus
 from knowledge_base.retriever import FaqRetriever
 from knowledge_base.schemas import (
     AddVariant,
@@ -96,7 +96,7 @@ def create_faq(body: FaqCreate, principal: Admin, session: DbSession, retriever:
     """Create an entry (draft unless `status` says otherwise)."""
     entry = curation.create(session, data=body.model_dump(), author_id=principal.user_id)
     session.commit()
-    runtime.refresh(retriever, session, {entry.language})
+    runtime.refresh(retriever, session)
     return curation.to_dict(entry)
 
 
@@ -112,12 +112,11 @@ def update_faq(
 ) -> dict[str, Any]:
     """Edit, add variants, publish or archive; each change is a new version with a revision."""
     entry = curation.get_or_raise(session, faq_id)
-    before = entry.language
     curation.update(
         session, entry=entry, changes=body.model_dump(exclude_unset=True), author_id=principal.user_id
     )
     session.commit()
-    runtime.refresh(retriever, session, {before, entry.language})
+    runtime.refresh(retriever, session)
     return curation.to_dict(entry)
 
 
@@ -125,10 +124,9 @@ def update_faq(
 def delete_faq(faq_id: str, principal: Admin, session: DbSession, retriever: Retriever) -> Response:
     """Remove an entry (its revisions stay)."""
     entry = curation.get_or_raise(session, faq_id)
-    language = entry.language
     curation.delete(session, entry=entry, author_id=principal.user_id)
     session.commit()
-    runtime.refresh(retriever, session, {language})
+    runtime.refresh(retriever, session)
     return Response(status_code=204)
 
 
@@ -160,12 +158,9 @@ async def import_faqs(
     if fmt is None:
         raise Invalid("say format=jsonl or format=csv (the file name does not tell)")
     rows = curation.parse_import(content, fmt)
-    # Re-index the languages the rows are in, and those of entries a row moves to another language.
-    ids = [r["id"] for r in rows if r.get("id")]
-    before = set(session.scalars(select(FaqEntry.language).where(FaqEntry.id.in_(ids)))) if ids else set()
     created, updated = curation.import_rows(session, rows, author_id=principal.user_id)
     session.commit()
-    runtime.refresh(retriever, session, {r["language"] for r in rows} | before)
+    runtime.refresh(retriever, session)
     return ImportReport(created=created, updated=updated, total=created + updated)
 
 
@@ -194,7 +189,7 @@ def unanswered_add_variant(
         session, item_id=item_id, faq_id=body.faq_id, author_id=principal.user_id
     )
     session.commit()
-    runtime.refresh(retriever, session, {entry.language})
+    runtime.refresh(retriever, session)
     return curation.to_dict(entry)
 
 
@@ -208,5 +203,5 @@ def unanswered_new_entry(
         author_id=principal.user_id,
     )  # fmt: skip
     session.commit()
-    runtime.refresh(retriever, session, {entry.language})
+    runtime.refresh(retriever, session)
     return curation.to_dict(entry)
