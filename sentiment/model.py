@@ -1,0 +1,85 @@
+"""One classifier per language over [MiniLM embedding | hand-made features | n-gram TF-IDF]."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy import sparse
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.linear_model import LogisticRegression
+
+from sentiment.features import dense_features, marked_tokens
+
+LABELS = ("negative", "neutral", "positive")
+SEED = 13
+
+
+@dataclass(frozen=True)
+class Design:
+    """The knobs chosen on our own held-out split (see docs/sentiment.md)."""
+
+    c: float = 2.0
+    embed_weight: float = 1.0
+    dense_weight: float = 1.0
+    word_ngrams: bool = True
+    char_ngrams: tuple[int, int] | None = None
+
+
+DESIGNS = {
+    "en": Design(c=4.0, embed_weight=1.0, dense_weight=1.5, word_ngrams=True, char_ngrams=None),
+    "zh": Design(c=4.0, embed_weight=0.5, dense_weight=1.0, word_ngrams=False, char_ngrams=(1, 3)),
+}
+
+
+def _word_vectorizer() -> TfidfVectorizer:
+    return TfidfVectorizer(
+        tokenizer=marked_tokens, lowercase=False, token_pattern=None, ngram_range=(1, 2), sublinear_tf=True
+    )
+
+
+def _char_vectorizer(ngrams: tuple[int, int]) -> TfidfVectorizer:
+    return TfidfVectorizer(analyzer="char", ngram_range=ngrams, sublinear_tf=True, lowercase=True, min_df=1)
+
+
+@dataclass
+class LanguageModel:
+    """A fitted classifier for one language; `proba` columns follow LABELS."""
+
+    language: str
+    design: Design
+    vectorizers: list[TfidfVectorizer] = field(default_factory=list)
+    classifier: LogisticRegression | None = None
+
+    def _matrix(self, texts: list[str], vectors: np.ndarray, *, fit: bool) -> sparse.csr_matrix:
+        blocks = [
+            sparse.csr_matrix(vectors * self.design.embed_weight),
+            sparse.csr_matrix(dense_features(texts, self.language) * self.design.dense_weight),
+        ]
+        for vectorizer in self.vectorizers:
+            blocks.append(vectorizer.fit_transform(texts) if fit else vectorizer.transform(texts))
+        return sparse.hstack(blocks, format="csr")
+
+    def fit(self, texts: list[str], labels: list[str], vectors: np.ndarray) -> LanguageModel:
+        """Fit the vectorizers and the classifier (deterministic: fixed seed, lbfgs)."""
+        self.vectorizers = []
+        if self.design.word_ngrams:
+            self.vectorizers.append(_word_vectorizer())
+        if self.design.char_ngrams:
+            self.vectorizers.append(_char_vectorizer(self.design.char_ngrams))
+        matrix = self._matrix(texts, vectors, fit=True)
+        y = np.array([LABELS.index(label) for label in labels])
+        self.classifier = LogisticRegression(
+            C=self.design.c, max_iter=3000, class_weight="balanced", random_state=SEED
+        )
+        self.classifier.fit(matrix, y)
+        return self
+
+    def proba(self, texts: list[str], vectors: np.ndarray) -> np.ndarray:
+        """P(negative), P(neutral), P(positive) per text."""
+        if self.classifier is None:
+            raise RuntimeError("the sentiment model is not trained")
+        raw = self.classifier.predict_proba(self._matrix(texts, vectors, fit=False))
+        out = np.zeros((len(texts), len(LABELS)), dtype=np.float64)
+        out[:, self.classifier.classes_] = raw
+        return out

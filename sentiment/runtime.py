@@ -1,0 +1,51 @@
+"""Labelling stored customer messages in the chat turn; a sentiment failure never fails the turn."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, Protocol
+
+log = logging.getLogger("kefu.sentiment")
+
+
+class Labelled(Protocol):
+    """What a stored message offers (crm_bridge's Message)."""
+
+    @property
+    def id(self) -> int | None:
+        """The stored id (for the log line)."""
+        ...
+
+    sentiment_label: str | None
+    sentiment_score: float | None
+
+
+def label_message(message: Labelled, text: str, language: str) -> None:
+    """Store label and score on `message`; on any error log (never the text) and leave them empty."""
+    from sentiment.analyser import get_analyser
+
+    try:
+        result = get_analyser().analyse(text, language if language in ("en", "zh") else None)
+    except Exception:  # sentiment is advisory: the customer's turn must go on
+        log.exception("sentiment failed for message %s (text not logged)", message.id)
+        return
+    message.sentiment_label = result.label
+    message.sentiment_score = result.score
+
+
+def rasa_metadata(message: Labelled) -> dict[str, Any]:
+    """`sentiment` / `sentiment_score` for Rasa's metadata, when the message was labelled."""
+    if message.sentiment_label is None:
+        return {}
+    return {"sentiment": message.sentiment_label, "sentiment_score": message.sentiment_score}
+
+
+def warm_sentiment() -> Any:
+    """Build the process's analyser at start-up; None (logged) when it cannot be built."""
+    from sentiment.analyser import get_analyser
+
+    try:
+        return get_analyser()
+    except Exception:  # the API still starts; each turn then logs and goes on without a label
+        log.exception("sentiment analyser could not be built")
+        return None
