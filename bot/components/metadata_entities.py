@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from rasa.engine.graph import ExecutionContext, GraphComponent
@@ -12,8 +13,54 @@ from rasa.nlu.extractors.extractor import EntityExtractorMixin
 from rasa.shared.nlu.training_data.message import Message
 
 # metadata key -> entity (and slot) name; values are set by crm_bridge, never guessed from the text
-FIELDS = {"language": "language", "conversation_id": "conversation_id", "contact_id": "contact_id"}
+FIELDS = {
+    "language": "language",
+    "conversation_id": "conversation_id",
+    "contact_id": "contact_id",
+    "sentiment": "sentiment",
+}
 LANGUAGES = {"en", "zh"}
+SENTIMENTS = {"negative", "neutral", "positive"}
+
+_HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+# Things that are the same in every language: emails, ticket and order numbers, phone numbers, digits.
+_NEUTRAL = re.compile(r"[\w.%+-]+@[\w.-]+\.[A-Za-z]{2,}|[Tt]-\d+|[+\d][\d\s()-]*|ok\b", re.ASCII)
+_WORD = re.compile(r"[A-Za-z]{2,}")
+
+
+def carries_language(text: str) -> bool:
+    """Whether a message says anything about its language (an email, a phone number or "5" does not)."""
+    if text.startswith("/"):  # a button payload: the customer clicked, they did not write
+        return False
+    if _HAN.search(text):
+        return True
+    return bool(_WORD.search(_NEUTRAL.sub(" ", text)))
+
+
+def metadata_entities(metadata: dict[str, Any], text: str) -> list[dict[str, Any]]:
+    """The entities for one message's metadata."""
+    found = []
+    for key, entity in FIELDS.items():
+        value = metadata.get(key)
+        if key == "sentiment":
+            # Always set, so response conditions can tell "not negative" apart (they only test equality).
+            value = value if value in SENTIMENTS else "neutral"
+        if value is None or value == "":
+            continue
+        if key == "language" and (value not in LANGUAGES or not carries_language(text)):
+            # A reply like "138 0013 8000" keeps the conversation's language instead of flipping to English.
+            continue
+        found.append(
+            {
+                "entity": entity,
+                "value": str(value),
+                "start": 0,
+                "end": 0,
+                "extractor": MetadataEntities.__name__,
+                "confidence_entity": 1.0,
+            }
+        )
+    return found
 
 
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR], is_trainable=False)
@@ -35,23 +82,9 @@ class MetadataEntities(GraphComponent, EntityExtractorMixin):
         """Add metadata entities to each incoming message."""
         for message in messages:
             metadata = message.get("metadata") or {}
-            found = []
-            for key, entity in FIELDS.items():
-                value = metadata.get(key)
-                if value is None or value == "":
-                    continue
-                if key == "language" and value not in LANGUAGES:
-                    continue
-                found.append(
-                    {
-                        "entity": entity,
-                        "value": str(value),
-                        "start": 0,
-                        "end": 0,
-                        "extractor": self.__class__.__name__,
-                        "confidence_entity": 1.0,
-                    }
-                )
+            if not metadata:
+                continue
+            found = metadata_entities(metadata, message.get("text") or "")
             if found:
                 message.set("entities", [*message.get("entities", []), *found], add_to_output=True)
         return messages

@@ -1,0 +1,96 @@
+"""Update my contact details: a form (new email or phone, then a confirmation) and the save."""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import Any
+
+from rasa_sdk import Action, FormValidationAction, Tracker
+from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from actions.clients import ServiceError, crm_bridge
+from actions.common import contact_id_of, language_of, latest_intent, parse_contact_detail
+
+log = logging.getLogger(__name__)
+
+FIELD_NAMES = {"email": ("email address", "邮箱"), "phone": ("phone number", "手机号")}
+_YES = re.compile(
+    r"^\s*(y|yes|yeah|yep|ok|okay|sure|correct|right|是|是的|对|好|好的|确认|确定|可以|没错)\s*[.!。！]?\s*$",
+    re.I,
+)
+_NO = re.compile(r"^\s*(n|no|nope|cancel|wrong|不|不是|不对|取消|错了|算了|不用了?)\s*[.!。！]?\s*$", re.I)
+YES, NO = "yes", "no"
+
+
+class ValidateContactForm(FormValidationAction):
+    """Checks the new contact detail and the confirmation."""
+
+    def name(self) -> str:
+        """Action name in the domain."""
+        return "validate_contact_form"
+
+    def validate_new_contact_detail(
+        self, slot_value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        """An email address or a valid phone number; "no" cancels the change."""
+        if latest_intent(tracker) == "deny" or _NO.match(str(slot_value or "")):
+            return {"new_contact_detail": "-", "confirm_contact_update": NO, "contact_field": None}
+        parsed = parse_contact_detail(str(slot_value or ""))
+        if parsed is None:
+            dispatcher.utter_message(response="utter_invalid_contact_detail")
+            return {"new_contact_detail": None}
+        en, zh = FIELD_NAMES[parsed[0]]
+        return {"new_contact_detail": parsed[1], "contact_field": zh if language_of(tracker) == "zh" else en}
+
+    def validate_confirm_contact_update(
+        self, slot_value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        """Yes or no (buttons, the intents, or the words)."""
+        intent = latest_intent(tracker)
+        if slot_value == NO or intent == "deny" or _NO.match(str(slot_value or "")):
+            return {"confirm_contact_update": NO}
+        if slot_value == YES or intent == "affirm" or _YES.match(str(slot_value or "")):
+            return {"confirm_contact_update": YES}
+        dispatcher.utter_message(response="utter_please_confirm")
+        return {"confirm_contact_update": None}
+
+
+class ActionUpdateContact(Action):
+    """Save the confirmed change through crm_bridge (PATCH /api/v1/contacts/{id})."""
+
+    def name(self) -> str:
+        """Action name in the domain."""
+        return "action_update_contact"
+
+    def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        """PATCH the contact, or say nothing changed."""
+        reset: list[EventType] = [
+            SlotSet("new_contact_detail", None),
+            SlotSet("confirm_contact_update", None),
+            SlotSet("contact_field", None),
+        ]
+        parsed = parse_contact_detail(str(tracker.get_slot("new_contact_detail") or ""))
+        contact_id = contact_id_of(tracker)
+        if tracker.get_slot("confirm_contact_update") != YES or parsed is None:
+            dispatcher.utter_message(response="utter_contact_update_cancelled")
+            return reset
+        if contact_id is None:
+            dispatcher.utter_message(response="utter_contact_update_failed")
+            return reset
+        try:
+            crm_bridge().update_contact(contact_id, {parsed[0]: parsed[1]})
+        except ServiceError as exc:
+            log.warning("%s", exc)
+            dispatcher.utter_message(response="utter_contact_update_failed")
+            return reset
+        dispatcher.utter_message(
+            response="utter_contact_updated",
+            new_contact_detail=parsed[1],
+            contact_field=tracker.get_slot("contact_field") or parsed[0],
+        )
+        return reset
