@@ -4,19 +4,21 @@ from __future__ import annotations
 
 import gc
 import logging
-import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI, Request, Response
+from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
+from crm_bridge.agent.views import router as agent_router
+from crm_bridge.agent.ws import router as agent_ws_router
 from crm_bridge.chat.views import router as chat_router
 from crm_bridge.config import get_settings
 from crm_bridge.contacts.views import router as contacts_router
 from crm_bridge.conversations.views import router as conversations_router
 from crm_bridge.db import get_sessionmaker
 from crm_bridge.errors import install_error_handlers
+from crm_bridge.escalation.views import router as escalation_router
 from crm_bridge.feedback.views import router as feedback_router
 from crm_bridge.health import router as health_router
 from crm_bridge.openapi import install_openapi
@@ -24,10 +26,16 @@ from crm_bridge.outbox.worker import start_zoho_worker
 from crm_bridge.pages.views import STATIC_DIR
 from crm_bridge.pages.views import router as pages_router
 from crm_bridge.rasa_client import RasaClient
+from crm_bridge.realtime import bus as realtime
+from crm_bridge.request_id import RequestIdMiddleware
 from crm_bridge.tickets.views import router as tickets_router
 from crm_bridge.users.views import router as users_router
+from crm_bridge.widget.views import router as widget_router
+from crm_bridge.widget.views import widget_cors
+from crm_bridge.widget.ws import router as widget_ws_router
 from knowledge_base.runtime import build_retriever
 from knowledge_base.views import router as kb_router
+from sentiment.runtime import warm_sentiment
 
 log = logging.getLogger("kefu")
 
@@ -44,9 +52,16 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     gc.collect()
     gc.freeze()
     app.state.rasa = RasaClient(settings.rasa_url, timeout_s=settings.rasa_timeout_s)
+    # Built once per process (shares the KB's MiniLM); a missing model is trained here, not in a turn.
+    app.state.sentiment = warm_sentiment()
     # Delivers queued writes to Zoho CRM when KEFU_ZOHO_* credentials are set; None otherwise.
     worker = start_zoho_worker(get_sessionmaker())
+    # Events for the widget and agent sockets: Redis pub/sub across workers when REDIS_URL is set.
+    app.state.bus = realtime.make_bus(settings.redis_url, settings.redis_prefix)
+    await app.state.bus.start()
+    realtime.set_current(app.state.bus)
     yield
+    await app.state.bus.stop()
     if worker is not None:
         worker.stop()
     app.state.rasa.close()
@@ -66,14 +81,9 @@ def create_app() -> FastAPI:
         lifespan=lifespan,
     )
 
-    @app.middleware("http")
-    async def request_id(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-        request.state.request_id = request.headers.get("X-Request-ID") or uuid.uuid4().hex
-        response = await call_next(request)
-        response.headers["X-Request-ID"] = request.state.request_id
-        return response
-
+    app.middleware("http")(widget_cors)
     install_error_handlers(app)
+    app.add_middleware(RequestIdMiddleware)  # added last: outermost, so every response carries the id
     app.include_router(health_router)
     app.include_router(chat_router)
     app.include_router(kb_router)
@@ -82,6 +92,11 @@ def create_app() -> FastAPI:
     app.include_router(contacts_router)
     app.include_router(feedback_router)
     app.include_router(conversations_router)
+    app.include_router(escalation_router)
+    app.include_router(agent_router)
+    app.include_router(agent_ws_router)
+    app.include_router(widget_router)
+    app.include_router(widget_ws_router)
     app.include_router(pages_router)
     app.mount("/admin/static", StaticFiles(directory=STATIC_DIR), name="admin-static")
     install_openapi(app)

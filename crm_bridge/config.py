@@ -57,6 +57,14 @@ class Settings(BaseSettings):
     secret_key: str = Field("", validation_alias=AliasChoices("KEFU_SECRET_KEY", "secret_key"))
     service_token: str = Field("", validation_alias=AliasChoices("KEFU_SERVICE_TOKEN", "service_token"))
     embedding_model: str = Field("", validation_alias=AliasChoices("KEFU_EMBEDDING_MODEL", "embedding_model"))
+    sentiment_backend: Literal["default", "transformers"] = Field(
+        "default", validation_alias=AliasChoices("KEFU_SENTIMENT_BACKEND", "sentiment_backend")
+    )
+    sentiment_model_path: str = Field(
+        "",
+        validation_alias=AliasChoices("KEFU_SENTIMENT_MODEL_PATH", "sentiment_model_path"),
+        description="local Hugging Face sequence-classification model folder (transformers backend)",
+    )
     rasa_timeout_s: float = Field(15.0, validation_alias=AliasChoices("KEFU_RASA_TIMEOUT", "rasa_timeout_s"))
     token_ttl_minutes: int = Field(
         720,
@@ -75,6 +83,37 @@ class Settings(BaseSettings):
         description="serve /docs and /openapi.json; default: yes in development, no in production",
     )
     seed_demo: bool = Field(True, validation_alias=AliasChoices("KEFU_SEED_DEMO", "seed_demo"))
+    # Escalation and the widget (docs/escalation.md).
+    business_hours: str = Field(
+        "24/7",
+        validation_alias=AliasChoices("KEFU_BUSINESS_HOURS", "business_hours"),
+        description='"24/7", or e.g. "Mon-Fri 09:00-18:00; Sat 10:00-14:00" in KEFU_TIMEZONE',
+    )
+    timezone: str = Field("UTC", validation_alias=AliasChoices("KEFU_TIMEZONE", "timezone"))
+    escalation_keywords: str = Field(
+        "", validation_alias=AliasChoices("KEFU_ESCALATION_KEYWORDS", "escalation_keywords")
+    )
+    negative_sentiment_threshold: float = Field(
+        -0.7,
+        ge=-1,
+        le=0,
+        validation_alias=AliasChoices("KEFU_NEGATIVE_SENTIMENT_THRESHOLD", "negative_sentiment_threshold"),
+    )
+    auto_assign: bool = Field(False, validation_alias=AliasChoices("KEFU_AUTO_ASSIGN", "auto_assign"))
+    avg_handle_seconds: int = Field(
+        300, ge=10, validation_alias=AliasChoices("KEFU_AVG_HANDLE_SECONDS", "avg_handle_seconds")
+    )
+    offline_reply_minutes: int = Field(
+        240, ge=1, validation_alias=AliasChoices("KEFU_OFFLINE_REPLY_MINUTES", "offline_reply_minutes")
+    )
+    channel_keys: str = Field("", validation_alias=AliasChoices("KEFU_CHANNEL_KEYS", "channel_keys"))
+    redis_url: str = Field("", validation_alias=AliasChoices("REDIS_URL", "redis_url"))
+    redis_prefix: str = Field("kefu:", validation_alias=AliasChoices("KEFU_REDIS_PREFIX", "redis_prefix"))
+    widget_token_ttl_minutes: int = Field(
+        30 * 24 * 60,
+        ge=5,
+        validation_alias=AliasChoices("KEFU_WIDGET_TOKEN_TTL_MINUTES", "widget_token_ttl_minutes"),
+    )
 
     @model_validator(mode="after")
     def _fill_defaults(self) -> Settings:
@@ -97,6 +136,23 @@ class Settings(BaseSettings):
         if missing:
             raise ValueError(f"KEFU_SLA_POLICY lacks priorities: {', '.join(sorted(missing))}")
         return self
+
+    @model_validator(mode="after")
+    def _hours_valid(self) -> Settings:
+        from crm_bridge.escalation.hours import BusinessHours  # stdlib only: no import cycle
+
+        BusinessHours.parse(self.business_hours, self.timezone)
+        return self
+
+    @property
+    def keyword_list(self) -> list[str]:
+        """KEFU_ESCALATION_KEYWORDS split on commas, lower-cased."""
+        return [k.strip().lower() for k in self.escalation_keywords.split(",") if k.strip()]
+
+    @property
+    def channel_key_list(self) -> list[str]:
+        """KEFU_CHANNEL_KEYS split on commas."""
+        return [k.strip() for k in self.channel_keys.split(",") if k.strip()]
 
     @property
     def is_sqlite(self) -> bool:

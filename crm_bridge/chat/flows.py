@@ -10,8 +10,11 @@ from crm_bridge.chat.schemas import ChatMessage, ChatRequest, ChatResponse
 from crm_bridge.contacts import service as contacts
 from crm_bridge.conversations import service as conversations
 from crm_bridge.conversations.language import detect_language
-from crm_bridge.conversations.models import ConversationStatus, Message, MessageRole
+from crm_bridge.conversations.models import Conversation, ConversationStatus, Message, MessageRole
+from crm_bridge.escalation import service as escalation
 from crm_bridge.rasa_client import RasaClient, RasaUnavailable
+from crm_bridge.realtime.events import emit_message
+from sentiment.runtime import label_message, rasa_metadata
 
 log = logging.getLogger("kefu.chat")
 
@@ -28,8 +31,21 @@ def _out(message: Message) -> ChatMessage:
     )
 
 
-def handle_turn(session: Session, rasa: RasaClient, request: ChatRequest) -> ChatResponse:
-    """Process one customer message end to end."""
+def _told(session: Session, conversation: Conversation, customer: Message) -> ChatResponse:
+    """What crm_bridge itself told the customer after their message (system messages)."""
+    told = conversations.messages_after(session, conversation.id, customer.id)
+    return ChatResponse(
+        conversation_id=conversation.id,
+        status=conversation.status,
+        messages=[_out(m) for m in told if m.role is not MessageRole.customer],
+        customer_message_id=customer.id,
+    )
+
+
+def handle_turn(
+    session: Session, rasa: RasaClient, request: ChatRequest, *, client_id: str | None = None
+) -> ChatResponse:
+    """Process one customer message end to end (`client_id`: a widget resend is not stored twice)."""
     language = detect_language(request.text)
     contact = contacts.resolve_identity(
         session, channel=request.channel, external_id=request.user_id, language=language
@@ -37,14 +53,43 @@ def handle_turn(session: Session, rasa: RasaClient, request: ChatRequest) -> Cha
     conversation = conversations.open_conversation(
         session, contact_id=contact.id, channel=request.channel, language=language
     )
-    conversations.add_message(
-        session, conversation=conversation, role=MessageRole.customer, text=request.text, language=language
+    if client_id is not None:
+        seen = conversations.find_by_client_id(session, conversation_id=conversation.id, client_id=client_id)
+        if seen is not None:
+            session.commit()
+            return ChatResponse(
+                conversation_id=conversation.id,
+                status=conversation.status,
+                messages=[],
+                customer_message_id=seen.id,
+            )
+    customer = conversations.add_message(
+        session,
+        conversation=conversation,
+        role=MessageRole.customer,
+        text=request.text,
+        language=language,
+        client_id=client_id,
     )
+    label_message(customer, request.text, language)
+    emit_message(session, conversation, customer)
     # The customer's words are committed before Rasa is asked: a failure later loses nothing.
     session.commit()
 
+    if conversation.status is ConversationStatus.queued and escalation.release_unstaffed(session):
+        session.commit()  # hours ended or the last agent left: a ticket instead of an endless wait
+        return _told(session, conversation, customer)
     if conversation.status in (ConversationStatus.queued, ConversationStatus.agent):
-        return ChatResponse(conversation_id=conversation.id, status=conversation.status, messages=[])
+        return ChatResponse(
+            conversation_id=conversation.id,
+            status=conversation.status,
+            messages=[],
+            customer_message_id=customer.id,
+        )
+    # Triggers crm_bridge decides itself (keywords, sentiment) hand over before the bot answers.
+    if escalation.auto_escalate(session, conversation, customer) is not None:
+        session.commit()
+        return _told(session, conversation, customer)
 
     metadata = {
         **request.metadata,
@@ -52,6 +97,7 @@ def handle_turn(session: Session, rasa: RasaClient, request: ChatRequest) -> Cha
         "contact_id": contact.id,
         "language": language,
         "channel": request.channel,
+        **rasa_metadata(customer),
     }
     stored: list[Message] = []
     try:
@@ -67,6 +113,7 @@ def handle_turn(session: Session, rasa: RasaClient, request: ChatRequest) -> Cha
                     buttons=reply.buttons,
                 )
             )
+            emit_message(session, conversation, stored[-1])
     except RasaUnavailable as exc:
         log.warning("Rasa unavailable for conversation %s: %s", conversation.id, exc)
         stored.append(
@@ -78,9 +125,13 @@ def handle_turn(session: Session, rasa: RasaClient, request: ChatRequest) -> Cha
                 language=language,
             )
         )
+        emit_message(session, conversation, stored[-1])
     session.commit()
+    # A custom action may have escalated meanwhile (another request): report the current owner.
+    session.refresh(conversation, ["status", "assignee_id"])
     return ChatResponse(
         conversation_id=conversation.id,
         status=conversation.status,
         messages=[_out(m) for m in stored],
+        customer_message_id=customer.id,
     )

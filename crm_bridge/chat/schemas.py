@@ -64,3 +64,6 @@ class ChatResponse(BaseModel):
     conversation_id: str
     status: ConversationStatus = Field(description="bot, queued, agent or resolved")
     messages: list[ChatMessage]
+    customer_message_id: int | None = Field(
+        None, description="the id of the stored customer message (use it as `after` for GET .../messages)"
+    )

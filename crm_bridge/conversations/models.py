@@ -7,7 +7,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Enum, Float, ForeignKey, Index, String, Text
+from sqlalchemy import JSON, Boolean, Enum, Float, ForeignKey, Index, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from crm_bridge.db import Base, UTCDateTime, utcnow
@@ -53,6 +53,8 @@ class Conversation(Base):
     started_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     first_response_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # When it joined the agent queue (None when not queued): orders the queue and times the wait.
+    queued_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
 
     messages: Mapped[list[Message]] = relationship(
@@ -64,6 +66,8 @@ class Message(Base):
     """Everything anyone says, stored before anything else happens."""
 
     __tablename__ = "messages"
+    # A widget resend with the same client_id must not be stored twice.
+    __table_args__ = (UniqueConstraint("conversation_id", "client_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     conversation_id: Mapped[str] = mapped_column(
@@ -76,6 +80,10 @@ class Message(Base):
     language: Mapped[str | None] = mapped_column(String(8))
     sentiment_label: Mapped[str | None] = mapped_column(String(16))
     sentiment_score: Mapped[float | None] = mapped_column(Float)
+    # Agent notes only agents see; never sent to the customer.
+    internal: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    client_id: Mapped[str | None] = mapped_column(String(64))
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     conversation: Mapped[Conversation] = relationship(back_populates="messages")

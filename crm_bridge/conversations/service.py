@@ -41,6 +41,9 @@ def add_message(
     text: str,
     language: str | None,
     buttons: list[dict[str, Any]] | None = None,
+    internal: bool = False,
+    author_id: int | None = None,
+    client_id: str | None = None,
 ) -> Message:
     """Append one message to the record; the caller commits."""
     message = Message(
@@ -50,9 +53,16 @@ def add_message(
         buttons=buttons or [],
         channel=conversation.channel,
         language=language,
+        internal=internal,
+        author_id=author_id,
+        client_id=client_id,
     )
     session.add(message)
-    if role in (MessageRole.bot, MessageRole.agent) and conversation.first_response_at is None:
+    if (
+        role in (MessageRole.bot, MessageRole.agent)
+        and not internal
+        and conversation.first_response_at is None
+    ):
         conversation.first_response_at = utcnow()
     if role is MessageRole.customer:
         conversation.language = language
@@ -93,6 +103,30 @@ def list_query(filters: ConversationFilters) -> Select[Any]:
 def get_or_raise(session: Session, conversation_id: str) -> Conversation:
     """The conversation with its messages, or NotFound."""
     conversation = session.get(Conversation, conversation_id, options=[selectinload(Conversation.messages)])
+    if conversation is None:
+        raise NotFound(f"conversation {conversation_id} not found")
+    return conversation
+
+
+def find_by_client_id(session: Session, *, conversation_id: str, client_id: str) -> Message | None:
+    """The message a widget already sent with this client id, if any."""
+    stmt = select(Message).where(Message.conversation_id == conversation_id, Message.client_id == client_id)
+    return session.scalars(stmt).first()
+
+
+def messages_after(
+    session: Session, conversation_id: str, after: int, *, include_internal: bool = False, limit: int = 500
+) -> list[Message]:
+    """Messages with an id above `after`, oldest first (internal notes only when asked)."""
+    stmt = select(Message).where(Message.conversation_id == conversation_id, Message.id > after)
+    if not include_internal:
+        stmt = stmt.where(Message.internal.is_(False))
+    return list(session.scalars(stmt.order_by(Message.id).limit(limit)))
+
+
+def get_plain_or_raise(session: Session, conversation_id: str) -> Conversation:
+    """The conversation without loading its messages, or NotFound (for hot paths)."""
+    conversation = session.get(Conversation, conversation_id)
     if conversation is None:
         raise NotFound(f"conversation {conversation_id} not found")
     return conversation

@@ -25,6 +25,7 @@ from crm_bridge.auth import (
 )
 from crm_bridge.db import DbSession
 from crm_bridge.users import service
+from crm_bridge.users.models import Role
 
 PAGES_DIR = Path(__file__).resolve().parent
 STATIC_DIR = PAGES_DIR / "static"
@@ -83,11 +84,11 @@ class PageRoute(APIRoute):
         return guarded
 
 
-def page_admin(request: Request, session: DbSession) -> Principal:
+async def page_admin(request: Request, session: DbSession) -> Principal:
     """The logged-in admin (from the session cookie); NeedLogin or NotAdmin otherwise."""
     target = request.url.path
     try:
-        principal = current_principal(request, session, None)
+        principal = await current_principal(request, session, None)
     except HTTPException as exc:
         raise NeedLogin(target) from exc
     if not principal.is_admin:
@@ -96,6 +97,22 @@ def page_admin(request: Request, session: DbSession) -> Principal:
 
 
 PageAdmin = Annotated[Principal, Depends(page_admin)]
+
+
+async def page_agent(request: Request, session: DbSession) -> Principal:
+    """The logged-in agent or admin (the agent console); NeedLogin otherwise."""
+    try:
+        principal = await current_principal(request, session, None)
+    except HTTPException as exc:
+        raise NeedLogin(request.url.path) from exc
+    if principal.role is None:
+        raise NotAdmin(principal)
+    return principal
+
+
+PageAgent = Annotated[Principal, Depends(page_agent)]
+# First-response target for a live chat, in seconds (the console flags a breach after it).
+CHAT_FIRST_RESPONSE_SLA_S = 120
 router = APIRouter(prefix="/admin", tags=["admin pages"], route_class=PageRoute, include_in_schema=False)
 
 
@@ -140,7 +157,10 @@ def login_submit(
             username=username,
         )
     token, ttl = create_access_token(user)
-    response = RedirectResponse(_safe_next(next), status_code=303)
+    target = _safe_next(next)
+    if user.role is not Role.admin and target.startswith("/admin/kb"):
+        target = "/admin/agent"  # the knowledge-base pages are for admins: agents land on the console
+    response = RedirectResponse(target, status_code=303)
     set_session_cookie(response, token, ttl)
     return response
 
@@ -187,3 +207,34 @@ def kb_unanswered(request: Request, admin: PageAdmin) -> HTMLResponse:
 def kb_edit(request: Request, admin: PageAdmin, faq_id: str) -> HTMLResponse:
     """The form for an existing entry (loaded by the script)."""
     return render(request, "kb_edit.html", user=admin.username, page="kb-edit", nav="list", faq_id=faq_id)
+
+
+@router.get("/agent", response_class=HTMLResponse)
+def agent_console(request: Request, principal: PageAgent) -> HTMLResponse:
+    """The agent console: queue, live chats, customer panel (static/agent.js talks to the agent API)."""
+    return render(
+        request,
+        "agent.html",
+        user=principal.username,
+        role=principal.role.value if principal.role else "",
+        user_id=principal.user_id,
+        sla_seconds=CHAT_FIRST_RESPONSE_SLA_S,
+        page="agent-console",
+        nav="console",
+    )
+
+
+@router.get("/agent/canned", response_class=HTMLResponse)
+def agent_canned(request: Request, admin: PageAdmin) -> HTMLResponse:
+    """Canned replies in English and Chinese (admins)."""
+    return render(
+        request, "agent_canned.html", user=admin.username, role="admin", page="agent-canned", nav="canned"
+    )
+
+
+@router.get("/agent/load", response_class=HTMLResponse)
+def agent_load(request: Request, admin: PageAdmin) -> HTMLResponse:
+    """Every agent's online flag, active chats and limit (admins)."""
+    return render(
+        request, "agent_load.html", user=admin.username, role="admin", page="agent-load", nav="load"
+    )

@@ -1,0 +1,213 @@
+"""Agent REST API: presence, queue, accept, reply or note, resolve, hand back, packet, canned replies."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Response
+from sqlalchemy import select
+
+from crm_bridge.agent import packet
+from crm_bridge.agent.models import CannedReply
+from crm_bridge.agent.schemas import (
+    AgentMessage,
+    CannedReplyIn,
+    CannedReplyRead,
+    CannedReplyUpdate,
+    StatusRequest,
+)
+from crm_bridge.auth import Principal, forget_account, require_role
+from crm_bridge.conversations import service as conversations
+from crm_bridge.conversations.models import ConversationStatus, MessageRole
+from crm_bridge.db import DbSession
+from crm_bridge.errors import Conflict, NotFound
+from crm_bridge.escalation import service as escalation
+from crm_bridge.realtime.events import emit_message, message_object
+from crm_bridge.users import service as users
+from crm_bridge.users.models import Role, User
+
+router = APIRouter(prefix="/api/v1/agent", tags=["agent"])
+Agent = Annotated[Principal, require_role(Role.agent)]
+Admin = Annotated[Principal, require_role(Role.admin)]
+
+
+def _me(session: DbSession, principal: Principal) -> User:
+    assert principal.user_id is not None
+    return users.get_or_raise(session, principal.user_id)
+
+
+@router.post("/status")
+def set_status(body: StatusRequest, principal: Agent, session: DbSession) -> dict[str, Any]:
+    """Go online (take chats) or offline."""
+    me = _me(session, principal)
+    me.online = body.online
+    session.flush()
+    if body.online:
+        escalation.dispatch(session)
+    escalation.release_unstaffed(session)
+    escalation.emit_queue(session)
+    session.commit()
+    forget_account(me.id)
+    return {
+        "online": me.online,
+        "active_chats": escalation.loads(session).get(me.id, 0),
+        "max_concurrent_chats": me.max_concurrent_chats,
+    }
+
+
+@router.get("/queue")
+def queue(principal: Agent, session: DbSession) -> dict[str, Any]:
+    """Waiting conversations in the caller's languages (admins: all), oldest first."""
+    if escalation.release_unstaffed(session):
+        session.commit()
+    items = escalation.queue_items(session)
+    if not principal.is_admin:
+        me = _me(session, principal)
+        items = [
+            i for i in items if not me.languages or i["language"] in me.languages or i["language"] is None
+        ]
+    return {"items": items}
+
+
+@router.post("/conversations/{conversation_id}/accept")
+def accept(conversation_id: str, principal: Agent, session: DbSession) -> dict[str, Any]:
+    """Take a queued conversation; the customer hears who joined and the queue moves."""
+    conversation = conversations.get_plain_or_raise(session, conversation_id)
+    escalation.accept(
+        session, conversation=conversation, agent=_me(session, principal), is_admin=principal.is_admin
+    )
+    session.commit()
+    return {
+        "conversation_id": conversation.id,
+        "status": conversation.status.value,
+        "assignee_id": conversation.assignee_id,
+    }
+
+
+@router.post("/conversations/{conversation_id}/messages", status_code=201)
+def send(conversation_id: str, body: AgentMessage, principal: Agent, session: DbSession) -> dict[str, Any]:
+    """Reply to the customer (own chat only) or add an internal note (never shown to the customer)."""
+    conversation = conversations.get_plain_or_raise(session, conversation_id)
+    assert principal.user_id is not None
+    escalation.check_owner(conversation, principal.user_id, principal.is_admin)
+    if not body.internal and conversation.status is not ConversationStatus.agent:
+        raise Conflict(f"accept the conversation before replying (it is {conversation.status.value})")
+    message = conversations.add_message(
+        session,
+        conversation=conversation,
+        role=MessageRole.agent,
+        text=body.text,
+        language=conversation.language,
+        internal=body.internal,
+        author_id=principal.user_id,
+    )
+    emit_message(session, conversation, message)
+    session.commit()
+    return {"conversation_id": conversation.id, **message_object(message), "internal": message.internal}
+
+
+@router.post("/conversations/{conversation_id}/resolve")
+def resolve(conversation_id: str, principal: Agent, session: DbSession) -> dict[str, Any]:
+    """Close the chat; the customer gets the rating prompt."""
+    conversation = conversations.get_plain_or_raise(session, conversation_id)
+    assert principal.user_id is not None
+    escalation.resolve(
+        session, conversation=conversation, user_id=principal.user_id, is_admin=principal.is_admin
+    )
+    session.commit()
+    return {"conversation_id": conversation.id, "status": conversation.status.value}
+
+
+@router.post("/conversations/{conversation_id}/handback")
+def handback(conversation_id: str, principal: Agent, session: DbSession) -> dict[str, Any]:
+    """Give the conversation back to the bot."""
+    conversation = conversations.get_plain_or_raise(session, conversation_id)
+    assert principal.user_id is not None
+    escalation.handback(
+        session, conversation=conversation, user_id=principal.user_id, is_admin=principal.is_admin
+    )
+    session.commit()
+    return {"conversation_id": conversation.id, "status": conversation.status.value}
+
+
+@router.get("/conversations/{conversation_id}/packet")
+def get_packet(conversation_id: str, principal: Agent, session: DbSession) -> dict[str, Any]:
+    """The handoff packet: transcript, summary, sentiment trend, contact, open tickets, past conversations."""
+    conversation = conversations.get_or_raise(session, conversation_id)
+    assert principal.user_id is not None
+    escalation.check_owner(conversation, principal.user_id, principal.is_admin)
+    return packet.build(session, conversation)
+
+
+@router.get("/load")
+def load(_: Admin, session: DbSession) -> dict[str, Any]:
+    """Every agent's presence, active chats and limit."""
+    counts = escalation.loads(session)
+    people = session.scalars(select(User).where(User.active.is_(True)).order_by(User.username)).all()
+    return {
+        "items": [
+            {
+                "user_id": u.id,
+                "username": u.username,
+                "display_name": u.display_name,
+                "role": u.role.value,
+                "languages": u.languages,
+                "online": u.online,
+                "active_chats": counts.get(u.id, 0),
+                "max_concurrent_chats": u.max_concurrent_chats,
+            }
+            for u in people
+        ]
+    }
+
+
+@router.get("/canned-replies", response_model=dict[str, list[CannedReplyRead]])
+def list_canned(
+    _: Agent, session: DbSession, language: Annotated[str | None, Query(pattern="^(en|zh)$")] = None
+) -> dict[str, Any]:
+    """Canned replies, optionally in one language."""
+    stmt = select(CannedReply).order_by(CannedReply.language, CannedReply.title, CannedReply.id)
+    if language:
+        stmt = stmt.where(CannedReply.language == language)
+    return {"items": list(session.scalars(stmt))}
+
+
+def _canned(session: DbSession, reply_id: int) -> CannedReply:
+    reply = session.get(CannedReply, reply_id)
+    if reply is None:
+        raise NotFound(f"canned reply {reply_id} not found")
+    return reply
+
+
+@router.get("/canned-replies/{reply_id}", response_model=CannedReplyRead)
+def get_canned(reply_id: int, _: Agent, session: DbSession) -> CannedReply:
+    """One canned reply."""
+    return _canned(session, reply_id)
+
+
+@router.post("/canned-replies", response_model=CannedReplyRead, status_code=201)
+def create_canned(body: CannedReplyIn, _: Admin, session: DbSession) -> CannedReply:
+    """Add a canned reply (admins)."""
+    reply = CannedReply(**body.model_dump())
+    session.add(reply)
+    session.commit()
+    return reply
+
+
+@router.patch("/canned-replies/{reply_id}", response_model=CannedReplyRead)
+@router.put("/canned-replies/{reply_id}", response_model=CannedReplyRead)
+def update_canned(reply_id: int, body: CannedReplyUpdate, _: Admin, session: DbSession) -> CannedReply:
+    """Change a canned reply (admins)."""
+    reply = _canned(session, reply_id)
+    for key, value in body.model_dump(exclude_unset=True, exclude_none=True).items():
+        setattr(reply, key, value)
+    session.commit()
+    return reply
+
+
+@router.delete("/canned-replies/{reply_id}", status_code=204)
+def delete_canned(reply_id: int, _: Admin, session: DbSession) -> Response:
+    """Remove a canned reply (admins)."""
+    session.delete(_canned(session, reply_id))
+    session.commit()
+    return Response(status_code=204)

@@ -1,0 +1,168 @@
+"""The agent WebSocket: the queue, and messages, typing and status of the agent's chats, live."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+import jwt
+from fastapi import APIRouter, WebSocket, WebSocketDisconnect
+from fastapi.concurrency import run_in_threadpool
+
+from crm_bridge.auth import SESSION_COOKIE
+from crm_bridge.config import get_settings
+from crm_bridge.conversations.models import Conversation
+from crm_bridge.db import get_sessionmaker
+from crm_bridge.escalation import service as escalation
+from crm_bridge.realtime.bus import Bus
+from crm_bridge.realtime.events import AGENTS, contact_channel
+from crm_bridge.users.models import Role, User
+
+router = APIRouter()
+UNAUTHORIZED = 4401
+
+
+@dataclass(frozen=True)
+class AgentIdentity:
+    """Who is on the socket."""
+
+    user_id: int
+    is_admin: bool
+    languages: tuple[str, ...]
+
+
+def _identify(token: str | None) -> AgentIdentity | None:
+    if not token:
+        return None
+    try:
+        claims = jwt.decode(token, get_settings().secret_key, algorithms=["HS256"])
+        user_id = int(claims["sub"])
+    except (jwt.PyJWTError, KeyError, ValueError):
+        return None
+    with get_sessionmaker()() as session:
+        user = session.get(User, user_id)
+        if user is None or not user.active:
+            return None
+        return AgentIdentity(user.id, user.role is Role.admin, tuple(user.languages or ()))
+
+
+def _queue(identity: AgentIdentity) -> dict[str, Any]:
+    with get_sessionmaker()() as session:
+        return {"type": "queue", "items": escalation.queue_items(session)}
+
+
+def _typing_target(identity: AgentIdentity, conversation_id: str) -> int | None:
+    """The contact to tell, when this agent may act on the conversation."""
+    with get_sessionmaker()() as session:
+        conversation = session.get(Conversation, conversation_id)
+        if conversation is None:
+            return None
+        if not identity.is_admin and conversation.assignee_id != identity.user_id:
+            return None
+        return conversation.contact_id
+
+
+class AgentSocket:
+    """One agent's connection."""
+
+    def __init__(self, ws: WebSocket, bus: Bus, identity: AgentIdentity) -> None:
+        self.ws = ws
+        self.bus = bus
+        self.me = identity
+        self.lock = asyncio.Lock()
+
+    async def send(self, frame: dict[str, Any]) -> None:
+        """Send one frame."""
+        async with self.lock:
+            await self.ws.send_text(json.dumps(frame, ensure_ascii=False, default=str))
+
+    def visible(self, event: dict[str, Any]) -> dict[str, Any] | None:
+        """The frame this agent should see, or None: own chats (admins: all), queue in own languages."""
+        if event.get("type") == "queue":
+            items = event["items"]
+            if not self.me.is_admin and self.me.languages:
+                items = [
+                    i for i in items if i.get("language") in self.me.languages or i.get("language") is None
+                ]
+            return {"type": "queue", "items": items}
+        owner = event.get("_assignee_id")
+        if not self.me.is_admin and owner is not None and owner != self.me.user_id:
+            return None
+        return {k: v for k, v in event.items() if not k.startswith("_")}
+
+    async def pump(self, subscription: Any) -> None:
+        """Forward bus events."""
+        while True:
+            event = await subscription.get()
+            if subscription.overflowed:
+                await self.ws.close(code=1013)
+                return
+            frame = self.visible(event)
+            if frame is not None:
+                await self.send(frame)
+
+    async def handle(self, frame: dict[str, Any]) -> None:
+        """One agent frame: ping, or typing in one of the agent's chats."""
+        if frame.get("type") == "ping":
+            await self.send({"type": "pong"})
+        elif frame.get("type") == "typing" and isinstance(frame.get("conversation_id"), str):
+            contact_id = await run_in_threadpool(_typing_target, self.me, frame["conversation_id"])
+            if contact_id is None:
+                await self.send({"type": "error", "code": "forbidden", "message": "not your conversation"})
+                return
+            event = {"type": "typing", "role": "agent", "typing": bool(frame.get("typing"))}
+            await self.bus.publish(contact_channel(contact_id), event)
+        else:
+            await self.send({"type": "error", "code": "unknown_type", "message": "unknown frame"})
+
+
+def _same_origin(ws: WebSocket) -> bool:
+    """True when the handshake comes from a page of this server (or from a non-browser client)."""
+    origin = ws.headers.get("origin")
+    if origin is None:
+        return True
+    return urlsplit(origin).netloc == ws.headers.get("host")
+
+
+@router.websocket("/api/v1/agent/ws")
+async def agent_ws(ws: WebSocket) -> None:
+    """An agent's live connection (the kefu_session cookie or ?token=<JWT>)."""
+    await ws.accept()
+    token = ws.query_params.get("token")
+    if not token and _same_origin(ws):
+        # The cookie only counts from kefu's own pages: another site cannot ride an agent's session.
+        token = ws.cookies.get(SESSION_COOKIE)
+    identity = await run_in_threadpool(_identify, token)
+    if identity is None:
+        await ws.close(code=UNAUTHORIZED, reason="authentication required")
+        return
+    bus: Bus = ws.app.state.bus
+    socket = AgentSocket(ws, bus, identity)
+    subscription = bus.subscribe([AGENTS])
+    pump = asyncio.create_task(socket.pump(subscription))
+    try:
+        first = socket.visible(await run_in_threadpool(_queue, identity))
+        if first is not None:
+            await socket.send(first)
+        while True:
+            try:
+                frame = json.loads(await ws.receive_text())
+            except ValueError:
+                frame = None
+            if isinstance(frame, dict):
+                await socket.handle(frame)
+            else:
+                await socket.send(
+                    {"type": "error", "code": "invalid_json", "message": "frames must be JSON objects"}
+                )
+    except (WebSocketDisconnect, RuntimeError):
+        pass
+    finally:
+        subscription.close()
+        pump.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await pump

@@ -1,0 +1,112 @@
+"""Widget routes: session, history, the script and the demo shop page."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response, status
+from fastapi.responses import FileResponse, HTMLResponse
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi.templating import Jinja2Templates
+from pydantic import BaseModel, ConfigDict, Field
+
+from crm_bridge.conversations import service as conversations
+from crm_bridge.db import DbSession
+from crm_bridge.realtime.events import message_object
+from crm_bridge.widget import sessions
+from crm_bridge.widget.models import WidgetSession
+
+HERE = Path(__file__).resolve().parent
+router = APIRouter(tags=["widget"])
+templates = Jinja2Templates(directory=str(HERE / "templates"))
+_bearer = HTTPBearer(auto_error=False)
+
+
+class SessionRequest(BaseModel):
+    """The token the browser holds (if any) and its language."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    token: str | None = Field(None, max_length=2000)
+    language: Literal["en", "zh"] | None = None
+
+
+def widget_session(
+    session: DbSession, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+) -> WidgetSession:
+    """The widget session of `Authorization: Bearer <widget token>`; 401 otherwise."""
+    widget = sessions.verify(session, credentials.credentials if credentials else None)
+    if widget is None:
+        raise HTTPException(
+            status.HTTP_401_UNAUTHORIZED,
+            "invalid or expired widget token",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    return widget
+
+
+@router.post("/api/v1/widget/session")
+def start_session(body: SessionRequest, session: DbSession) -> dict[str, Any]:
+    """A rotated token for a valid one; a new anonymous session otherwise."""
+    issued = sessions.start_or_rotate(session, body.token, body.language)
+    conversation = sessions.latest_conversation(session, issued.contact_id)
+    session.commit()
+    return {
+        "token": issued.token,
+        "conversation_id": conversation.id if conversation else None,
+        "expires_at": issued.expires_at.isoformat(),
+    }
+
+
+@router.get("/api/v1/widget/history")
+def history(
+    session: DbSession,
+    widget: Annotated[WidgetSession, Depends(widget_session)],
+    after: Annotated[int, Query(ge=0)] = 0,
+) -> dict[str, Any]:
+    """The widget's own conversation: status and messages after `after`."""
+    conversation = sessions.latest_conversation(session, widget.contact_id)
+    if conversation is None:
+        return {"conversation_id": None, "status": "bot", "messages": []}
+    messages = conversations.messages_after(session, conversation.id, after)
+    return {
+        "conversation_id": conversation.id,
+        "status": conversation.status.value,
+        "messages": [message_object(m) for m in messages],
+    }
+
+
+@router.get("/widget.js", include_in_schema=False)
+def widget_js() -> FileResponse:
+    """The embeddable widget script."""
+    return FileResponse(HERE / "static" / "widget.js", media_type="text/javascript")
+
+
+@router.get("/demo", response_class=HTMLResponse, include_in_schema=False)
+def demo(request: Request) -> HTMLResponse:
+    """A demo shop page with the widget embedded."""
+    return templates.TemplateResponse(request, "demo.html", {})
+
+
+# The widget is embedded on other sites; its routes take a bearer token (never cookies): any origin may call.
+CORS_HEADERS = {
+    "Access-Control-Allow-Origin": "*",
+    "Access-Control-Allow-Methods": "GET, POST, OPTIONS",
+    "Access-Control-Allow-Headers": "Authorization, Content-Type",
+    "Access-Control-Max-Age": "600",
+    # Chromium's Private Network Access: a public page may call a widget server on a private address.
+    "Access-Control-Allow-Private-Network": "true",
+}
+
+
+async def widget_cors(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+    """CORS for /api/v1/widget/* only (preflight answered here)."""
+    if not request.url.path.startswith("/api/v1/widget/"):
+        return await call_next(request)
+    if request.method == "OPTIONS":
+        return Response(status_code=204, headers=CORS_HEADERS)
+    response = await call_next(request)
+    response.headers.update(CORS_HEADERS)
+    return response
