@@ -9,13 +9,15 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from kefu import bench_chat, bench_crm, bench_kb
+from kefu import bench_chat, bench_crm, bench_dialogue, bench_handoff, bench_kb
 from kefu.benchlib import write_result
 from kefu.paths import ROOT
 
 BENCHES: dict[str, Callable[[Path], dict[str, Any]]] = {
     "chat": bench_chat.run,
     "crm": bench_crm.run,
+    "dialogue": bench_dialogue.run,
+    "handoff": bench_handoff.run,
     "kb": bench_kb.run,
 }
 
