@@ -36,6 +36,7 @@ from crm_bridge.widget.ws import router as widget_ws_router
 from knowledge_base.runtime import build_retriever
 from knowledge_base.views import router as kb_router
 from sentiment.runtime import warm_sentiment
+from sentiment.views import router as sentiment_router
 
 log = logging.getLogger("kefu")
 
@@ -93,6 +94,7 @@ def create_app() -> FastAPI:
     app.include_router(feedback_router)
     app.include_router(conversations_router)
     app.include_router(escalation_router)
+    app.include_router(sentiment_router)
     app.include_router(agent_router)
     app.include_router(agent_ws_router)
     app.include_router(widget_router)

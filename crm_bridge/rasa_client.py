@@ -56,6 +56,18 @@ class RasaClient:
                 replies.append(BotReply(text=text_out, buttons=buttons))
         return replies
 
+    def active_loop(self, sender: str) -> str | None:
+        """The form the bot is filling with this sender (None when none, or when Rasa cannot say)."""
+        try:
+            response = self.http.get(
+                f"/conversations/{sender}/tracker", params={"include_events": "NONE"}, timeout=3.0
+            )
+            response.raise_for_status()
+            loop = (response.json().get("active_loop") or {}).get("name")
+        except (httpx.HTTPError, ValueError, AttributeError):
+            return None  # unknown counts as "not in a form": the trigger then fires as configured
+        return str(loop) if loop else None
+
     def ping(self) -> dict[str, Any]:
         """Rasa's /status (model loaded and serving)."""
         response = self.http.get("/status", timeout=3.0)

@@ -165,9 +165,11 @@ def build_parser() -> argparse.ArgumentParser:
     create.set_defaults(func=_users_create)
     from kefu.kb_cli import add_kb_commands
     from kefu.outbox_cli import add_outbox_commands
+    from kefu.sentiment_cli import add_sentiment_commands
 
     add_outbox_commands(sub)
     add_kb_commands(sub)
+    add_sentiment_commands(sub)
     return parser
 
 

@@ -24,6 +24,9 @@ def label_message(message: Labelled, text: str, language: str) -> None:
     """Store label and score on `message`; on any error log (never the text) and leave them empty."""
     from sentiment.analyser import get_analyser
 
+    if text.startswith("/"):  # a button's payload (/deny, /affirm) is not the customer's own words
+        return
+
     try:
         result = get_analyser().analyse(text, language if language in ("en", "zh") else None)
     except Exception:  # sentiment is advisory: the customer's turn must go on

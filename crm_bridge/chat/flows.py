@@ -87,7 +87,10 @@ def handle_turn(
             customer_message_id=customer.id,
         )
     # Triggers crm_bridge decides itself (keywords, sentiment) hand over before the bot answers.
-    if escalation.auto_escalate(session, conversation, customer) is not None:
+    def collecting() -> bool:  # asked only when a sentiment trigger would fire: one call to Rasa
+        return rasa.active_loop(conversation.id) is not None
+
+    if escalation.auto_escalate(session, conversation, customer, bot_collecting=collecting) is not None:
         session.commit()
         return _told(session, conversation, customer)
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import func, select
@@ -389,11 +390,25 @@ def automatic_trigger(session: Session, conversation: Conversation, message: Mes
     return None
 
 
-def auto_escalate(session: Session, conversation: Conversation, message: Message) -> Result | None:
-    """Escalate on an automatic trigger, once per conversation while a ticket from it is open."""
+def auto_escalate(
+    session: Session,
+    conversation: Conversation,
+    message: Message,
+    *,
+    bot_collecting: Callable[[], bool] = lambda: False,
+) -> Result | None:
+    """Escalate on an automatic trigger, once per conversation while a ticket from it is open.
+
+    `bot_collecting` says whether the bot is in the middle of a form: a customer describing the
+    broken parcel to the ticket form sounds negative, and taking them away would lose the ticket.
+    """
     reason = automatic_trigger(session, conversation, message)
     if reason is None or _open_ticket(session, conversation) is not None:
         return None
+    if reason is Reason.negative_sentiment:
+        if bot_collecting():
+            return None
+        _system(session, conversation, say("sorry", conversation.language))
     return escalate(session, conversation=conversation, reason=reason, note=None, announce=True)
 
 

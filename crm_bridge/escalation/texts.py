@@ -6,6 +6,10 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 TEXTS = {
+    "sorry": {
+        "en": "I'm very sorry about this. I'm passing your conversation to our team.",
+        "zh": "非常抱歉给您带来不好的体验，我把您的对话转给我们的客服团队。",
+    },
     "queued": {
         "en": "You are number {position} in the queue for an agent. Estimated wait: about {minutes} min.",
         "zh": "您正在排队等待人工客服，目前排在第 {position} 位，预计等待约 {minutes} 分钟。",

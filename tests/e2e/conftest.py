@@ -25,7 +25,14 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         model=ensure_model(quiet=True),
         ports=Ports.free(),
         var=var,
-        env={"DATABASE_URL": url, "KEFU_VAR_DIR": str(var)},
+        env={
+            "DATABASE_URL": url,
+            "KEFU_VAR_DIR": str(var),
+            # The very-negative trigger (one message) would hand most complaints straight to a human,
+            # before the dialogue speaks; here the dialogue's own answers are under test, so only
+            # "two negative in a row" stays on (the single-message trigger: tests/escalation).
+            "KEFU_NEGATIVE_SENTIMENT_THRESHOLD": "-1",
+        },
     )
     running.start(timeout=300)
     try:

@@ -241,23 +241,24 @@ def test_feedback_can_be_skipped(api: httpx.Client) -> None:
 
 
 @pytest.mark.parametrize(
-    ("nonsense", "first", "second"),
+    ("nonsense", "again", "first", "second"),
     [
         (
             "What is the airspeed velocity of an unladen swallow in a vacuum chamber?",
+            "Which football team won the 1998 world cup?",
             "not sure",
             "human colleague",
         ),
-        ("你们卖火箭发动机吗", "不确定", "转接人工客服"),
+        ("你们卖火箭发动机吗", "你们卖火箭发动机吗?", "不确定", "转接人工客服"),
     ],
 )
 def test_fallback_chain_never_loops(
-    api: httpx.Client, e2e_db_url: str, nonsense: str, first: str, second: str
+    api: httpx.Client, e2e_db_url: str, nonsense: str, again: str, first: str, second: str
 ) -> None:
     customer = Customer(api, "fallback")
     assert first in customer.say(nonsense)
     assert customer.buttons(), "the clarifying question comes with suggestions"
-    assert second in customer.say(nonsense + "?")
+    assert second in customer.say(again)  # a second unknown question in a row: no third clarification
     assert {"/request_human", "/create_ticket"} <= set(customer.buttons())
     reply = customer.say("/request_human")
     ticket = _ticket(e2e_db_url, TICKET.findall(reply)[0])
@@ -265,19 +266,43 @@ def test_fallback_chain_never_loops(
 
 
 @pytest.mark.parametrize(
-    ("question", "empathy"),
-    [("How long does delivery take?", "I'm really sorry"), ("运费多少钱", "非常抱歉")],
-)
+    ("question", "empathy", "calm_question"),
+    [
+        ("This is so frustrating. How long does delivery take?", "I'm really sorry",
+         "How long does delivery take?"),
+        ("真让人着急，运费多少钱", "非常抱歉", "运费多少钱"),
+    ],
+)  # fmt: skip
 def test_negative_sentiment_gets_empathy_and_the_offer_of_a_human(
-    api: httpx.Client, question: str, empathy: str
+    api: httpx.Client, question: str, empathy: str, calm_question: str
 ) -> None:
     customer = Customer(api, "sentiment")
-    reply = customer.say(question, sentiment="negative", sentiment_score=-0.8)
-    assert reply.startswith(empathy)
+    reply = customer.say(question)  # crm_bridge labels it negative and tells Rasa
+    assert reply.startswith(empathy), reply
     assert "/request_human" in customer.buttons()
     calm = Customer(api, "sentiment-calm")
-    assert empathy not in calm.say(question, sentiment="neutral")
+    assert empathy not in calm.say(calm_question)
     assert "/request_human" not in calm.buttons()
+
+
+@pytest.mark.parametrize(
+    ("first", "second", "sorry"),
+    [
+        ("This is so frustrating. How long does delivery take?",
+         "That doesn't help at all, my parcel is a week late", "I'm very sorry about this"),
+        ("真让人着急，运费多少钱", "这根本没用，我的包裹晚了一个星期", "非常抱歉给您带来不好的体验"),
+    ],
+)  # fmt: skip
+def test_two_negative_messages_in_a_row_escalate(
+    api: httpx.Client, e2e_db_url: str, first: str, second: str, sorry: str
+) -> None:
+    customer = Customer(api, "angry")
+    customer.say(first)
+    reply = customer.say(second)
+    assert sorry in reply  # crm_bridge apologises and hands over; nobody is online: a ticket
+    ticket = _ticket(e2e_db_url, TICKET.findall(reply)[0])
+    assert "(negative_sentiment)" in ticket.subject
+    assert ticket.conversation_id == customer.conversation_id
 
 
 def test_switching_language_mid_conversation(api: httpx.Client) -> None:

@@ -62,6 +62,10 @@ def test_wrong_password_shows_the_error(tab: Tab) -> None:
 
 def test_an_agent_gets_the_403_page(tab: Tab) -> None:
     tab.login(*AGENT)
+    # An agent's login lands on the console, not on the knowledge base they may not curate.
+    expect(tab.page).to_have_url(re.compile(r"/admin/agent$"))
+    response = tab.page.goto("/admin/kb")
+    assert response is not None and response.status == 403
     expect(tab.page.locator("h1")).to_have_text("403 · Forbidden")
     expect(tab.page.locator("#forbidden")).to_contain_text(AGENT[0])
     response = tab.page.goto("/admin/kb/import")

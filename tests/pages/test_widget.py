@@ -119,10 +119,12 @@ def open_widget(page: Page, path: str = "/demo") -> None:
     page.wait_for_function("window.kefuWidget && window.kefuWidget.connected")
 
 
-def say(page: Page, text: str) -> None:
-    """Type and send a message as the customer."""
+def say(page: Page, text: str, *, acked: bool = True) -> None:
+    """Type and send a message as the customer; unless told otherwise, wait for the server's ack."""
     page.fill("#kefu-widget >> .input", text)
     page.press("#kefu-widget >> .input", "Enter")
+    if acked:  # the bubble shows at once and loses .pending when the ack (message stored) arrives
+        expect(page.locator("#kefu-widget >> .msg-customer.pending")).to_have_count(0, timeout=15_000)
 
 
 def customer_texts(page: Page) -> list[str]:
@@ -290,14 +292,14 @@ def test_reconnect_resends_without_loss_or_duplicates(
 
         # The server stores "two" but its ack never reaches the browser; then the connection dies.
         proxy.swallow = True
-        say(page, "two")
+        say(page, "two", acked=False)  # its ack is swallowed
         page.wait_for_timeout(1000)
         assert "two" in stored_customer_texts(admin_api, conversation_id)
         expect(page.locator(f"#kefu-widget >> {PENDING}")).to_have_count(1)
         proxy.swallow = False
         proxy.cut()
         expect(page.locator("#kefu-widget >> .conn")).to_be_visible()  # "reconnecting…"
-        say(page, "three")  # written while disconnected: waits in the outbox
+        say(page, "three", acked=False)  # written while disconnected: waits in the outbox
 
         page.wait_for_function("window.kefuWidget.connected")
         expect(page.locator(f"#kefu-widget >> {PENDING}")).to_have_count(0)

@@ -1,0 +1,52 @@
+"""The default model's cache: trained once per content hash, reused, retrained on --force or new data."""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+from pathlib import Path
+
+import numpy as np
+
+from sentiment.analyser import Analyser
+from sentiment.backends import DefaultBackend
+from sentiment.train import DATA_DIR, cache_key, ensure_model, load_models
+
+
+def fake_embed(texts: list[str]) -> np.ndarray:
+    """Deterministic stand-in vectors (the real MiniLM is tested elsewhere; here the cache is)."""
+    rows = [np.frombuffer(hashlib.sha256(t.encode()).digest() * 12, dtype=np.uint8)[:384] for t in texts]
+    return (np.array(rows, dtype=np.float32) - 127.5) / 127.5
+
+
+def test_trained_once_then_reused(tmp_path: Path) -> None:
+    path, trained = ensure_model(fake_embed, embedding_model="fake", root=tmp_path)
+    assert trained and path.exists() and path.parent.name == cache_key(embedding_model="fake")
+    stamp = path.stat().st_mtime_ns
+    again, trained_again = ensure_model(fake_embed, embedding_model="fake", root=tmp_path)
+    assert again == path and not trained_again and path.stat().st_mtime_ns == stamp
+    _, forced = ensure_model(fake_embed, embedding_model="fake", root=tmp_path, force=True)
+    assert forced
+    models = load_models(path)
+    assert set(models) == {"en", "zh"}
+
+
+def test_new_data_or_another_embedding_model_is_a_new_key(tmp_path: Path) -> None:
+    copy = tmp_path / "data"
+    shutil.copytree(DATA_DIR, copy)
+    assert cache_key(copy) == cache_key()
+    with (copy / "en.jsonl").open("a", encoding="utf-8") as handle:
+        handle.write('{"text": "The courier was lovely.", "label": "positive"}\n')
+    assert cache_key(copy) != cache_key()
+    assert cache_key(embedding_model="another") != cache_key()
+
+
+def test_the_real_backend_loads_what_was_cached(tmp_path: Path) -> None:
+    first = DefaultBackend.load(root=tmp_path)
+    files = list(tmp_path.rglob("model.joblib"))
+    assert len(files) == 1
+    stamp = files[0].stat().st_mtime_ns
+    second = Analyser(DefaultBackend.load(root=tmp_path))  # no second training
+    assert files[0].stat().st_mtime_ns == stamp
+    assert second.analyse("Thanks, that fixed it!").label == "positive"
+    assert first.models.keys() == {"en", "zh"}
