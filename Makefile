@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 KEFU := $(VENV)/bin/kefu
 
-.PHONY: help setup run test test-fast bench lint format lock model services browsers clean
+.PHONY: help setup run test test-fast bench lint format lock model sentiment-model services browsers clean
 
 help:
 	@echo "make run    - set up what is missing and run the assistant (SQLite under var/)"
@@ -19,26 +19,30 @@ setup:
 model: setup
 	@$(KEFU) model ensure
 
+# The default sentiment model, trained from sentiment/data/ (cached by content hash under var/models/).
+sentiment-model: setup
+	@$(KEFU) sentiment train
+
 services:
 	@scripts/ensure_services.sh
 
 browsers:
 	@scripts/ensure_browsers.sh
 
-run: setup
+run: setup sentiment-model
 	@$(KEFU) run
 
-test: setup model services browsers
+test: setup model sentiment-model services browsers
 	$(VENV)/bin/pytest -ra
 
-bench: setup model
+bench: setup model sentiment-model
 	@scripts/ensure_bench_tools.sh
 	$(PY) -m kefu.bench --out var/bench
 
 lint: setup
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/mypy kefu crm_bridge knowledge_base actions
+	$(VENV)/bin/mypy kefu crm_bridge knowledge_base sentiment actions
 
 format: setup
 	$(VENV)/bin/ruff format .

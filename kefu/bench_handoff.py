@@ -30,7 +30,7 @@ from crm_bridge.users.models import Role
 from crm_bridge.widget.models import WidgetSession
 from kefu.benchlib import latency_summary, machine, now_iso, percentile, write_doc_section, yes_no
 from kefu.bootstrap import prepare_database
-from kefu.stack import VENV_BIN, Service, free_port
+from kefu.stack import Service, crm_bridge_command, free_port
 
 CONNECTIONS = 200
 ROUNDS = 5
@@ -46,16 +46,7 @@ def start_worker(var: Path, name: str, env: dict[str, str], timeout: float = 180
     closed = f"http://127.0.0.1:{free_port()}"
     service = Service(
         name,
-        [
-            str(VENV_BIN / "uvicorn"),
-            "crm_bridge.app:create_app",
-            "--factory",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--no-access-log",
-        ],
+        crm_bridge_command(port),
         {**os.environ, "RASA_URL": closed, "ACTION_SERVER_URL": closed, "KEFU_VAR_DIR": str(var), **env},
         f"http://127.0.0.1:{port}/livez",
         var / f"{name}.log",

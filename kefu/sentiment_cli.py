@@ -29,10 +29,8 @@ def _train(args: argparse.Namespace) -> int:
 
 
 def _eval(args: argparse.Namespace) -> int:
-    from tqdm import tqdm
-
     from sentiment.analyser import get_analyser
-    from sentiment.evaluate import evaluate, load_sets, plot_confusion
+    from sentiment.evaluate import console_progress, evaluate, load_sets, plot_confusion
     from sentiment.types import SentimentError
 
     try:
@@ -41,20 +39,7 @@ def _eval(args: argparse.Namespace) -> int:
         print(f"!! cannot read the evaluation data: {exc}", file=sys.stderr)
         return 2
     analyser = get_analyser()
-    bars: dict[str, Any] = {}
-
-    def progress(name: str) -> Any:
-        total = next(len(s.texts) for s in sets if s.name == name)
-        bars[name] = tqdm(total=total, desc=name, unit="msg", file=sys.stderr)
-
-        def step(done: int, _total: int) -> None:
-            bars[name].update(done - bars[name].n)
-
-        return step
-
-    results = evaluate(analyser.analyse_many, sets, progress)
-    for bar in bars.values():
-        bar.close()
+    results = evaluate(analyser.analyse_many, sets, console_progress(sets))
     out = Path(args.json)
     out.parent.mkdir(parents=True, exist_ok=True)
     payload = {"backend": analyser.backend.name, **results}

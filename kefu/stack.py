@@ -24,6 +24,14 @@ from kefu.paths import ROOT
 VENV_BIN = Path(sys.executable).parent
 
 
+def crm_bridge_command(port: int) -> list[str]:
+    """The command line of one crm_bridge worker on 127.0.0.1:`port`."""
+    return [
+        str(VENV_BIN / "uvicorn"), "crm_bridge.app:create_app", "--factory",
+        "--host", "127.0.0.1", "--port", str(port), "--no-access-log",
+    ]  # fmt: skip
+
+
 def free_port() -> int:
     """A port nothing listens on right now (127.0.0.1)."""
     with socket.socket() as sock:
@@ -148,16 +156,7 @@ class Stack:
             ),
             Service(
                 "crm_bridge",
-                [
-                    str(VENV_BIN / "uvicorn"),
-                    "crm_bridge.app:create_app",
-                    "--factory",
-                    "--host",
-                    "127.0.0.1",
-                    "--port",
-                    str(ports.api),
-                    "--no-access-log",
-                ],
+                crm_bridge_command(ports.api),
                 shared,
                 # Ready once it serves: the knowledge-base index is built before uvicorn listens.
                 f"{self.api_url}/livez",

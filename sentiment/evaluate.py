@@ -99,7 +99,9 @@ def metrics(data: EvalSet, predicted: list[str]) -> dict[str, Any]:
     classes = list(data.classes)
     result: dict[str, Any] = {
         "accuracy": round(float(accuracy_score(data.labels, predicted)), 4),
-        "macro_recall": round(float(recall_score(data.labels, predicted, labels=classes, average="macro")), 4),
+        "macro_recall": round(
+            float(recall_score(data.labels, predicted, labels=classes, average="macro")), 4
+        ),
         "macro_f1": round(float(f1_score(data.labels, predicted, labels=classes, average="macro")), 4),
         "n": len(data.labels),
         "classes": classes,
@@ -118,6 +120,27 @@ def evaluate(
         data.name: metrics(data, predict(analyse_many, data, progress(data.name) if progress else None))
         for data in sets
     }
+
+
+def console_progress(sets: list[EvalSet]) -> Callable[[str], Progress]:
+    """A progress bar per set on stderr (tqdm), for evaluate()'s `progress`."""
+    import sys
+
+    from tqdm import tqdm
+
+    sizes = {s.name: len(s.texts) for s in sets}
+
+    def start(name: str) -> Progress:
+        bar = tqdm(total=sizes[name], desc=name, unit="msg", file=sys.stderr)
+
+        def step(done: int, total: int) -> None:
+            bar.update(done - bar.n)
+            if done >= total:
+                bar.close()
+
+        return step
+
+    return start
 
 
 def plot_confusion(results: dict[str, dict[str, Any]], path: Path) -> Path:

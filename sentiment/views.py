@@ -48,8 +48,8 @@ def analyse(body: SentimentRequest, principal: Caller) -> SentimentResponse:
     except SentimentError as exc:  # whitespace only, for instance
         raise Invalid(str(exc)) from exc
     return SentimentResponse(
-        label=result.label,  # type: ignore[arg-type]
+        label=result.label,
         score=result.score,
         confidence=result.confidence,
-        language=result.language,  # type: ignore[arg-type]
+        language=result.language,
     )

@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from crm_bridge.chat.schemas import MAX_TEXT
+from crm_bridge.chat.schemas import MAX_TEXT, message_text
 
 
 class StatusRequest(BaseModel):
@@ -28,12 +28,7 @@ class AgentMessage(BaseModel):
     @field_validator("text")
     @classmethod
     def _text_ok(cls, value: str) -> str:
-        value = value.strip()
-        if not value:
-            raise ValueError("text must not be empty or whitespace")
-        if len(value) > MAX_TEXT:
-            raise ValueError(f"text must be at most {MAX_TEXT} characters (got {len(value)})")
-        return value
+        return message_text(value)
 
 
 class CannedReplyIn(BaseModel):

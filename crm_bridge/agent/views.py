@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from crm_bridge.agent import packet
 from crm_bridge.agent.models import CannedReply
@@ -106,28 +108,27 @@ def send(conversation_id: str, body: AgentMessage, principal: Agent, session: Db
     return {"conversation_id": conversation.id, **message_object(message), "internal": message.internal}
 
 
+def _end(
+    step: Callable[..., None], conversation_id: str, principal: Principal, session: Session
+) -> dict[str, Any]:
+    """Run resolve or handback for the chat's owner (or an admin) and report the new status."""
+    conversation = conversations.get_plain_or_raise(session, conversation_id)
+    assert principal.user_id is not None
+    step(session, conversation=conversation, user_id=principal.user_id, is_admin=principal.is_admin)
+    session.commit()
+    return {"conversation_id": conversation.id, "status": conversation.status.value}
+
+
 @router.post("/conversations/{conversation_id}/resolve")
 def resolve(conversation_id: str, principal: Agent, session: DbSession) -> dict[str, Any]:
     """Close the chat; the customer gets the rating prompt."""
-    conversation = conversations.get_plain_or_raise(session, conversation_id)
-    assert principal.user_id is not None
-    escalation.resolve(
-        session, conversation=conversation, user_id=principal.user_id, is_admin=principal.is_admin
-    )
-    session.commit()
-    return {"conversation_id": conversation.id, "status": conversation.status.value}
+    return _end(escalation.resolve, conversation_id, principal, session)
 
 
 @router.post("/conversations/{conversation_id}/handback")
 def handback(conversation_id: str, principal: Agent, session: DbSession) -> dict[str, Any]:
     """Give the conversation back to the bot."""
-    conversation = conversations.get_plain_or_raise(session, conversation_id)
-    assert principal.user_id is not None
-    escalation.handback(
-        session, conversation=conversation, user_id=principal.user_id, is_admin=principal.is_admin
-    )
-    session.commit()
-    return {"conversation_id": conversation.id, "status": conversation.status.value}
+    return _end(escalation.handback, conversation_id, principal, session)
 
 
 @router.get("/conversations/{conversation_id}/packet")

@@ -86,6 +86,7 @@ def handle_turn(
             messages=[],
             customer_message_id=customer.id,
         )
+
     # Triggers crm_bridge decides itself (keywords, sentiment) hand over before the bot answers.
     def collecting() -> bool:  # asked only when a sentiment trigger would fire: one call to Rasa
         return rasa.active_loop(conversation.id) is not None

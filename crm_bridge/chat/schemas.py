@@ -11,6 +11,16 @@ from crm_bridge.conversations.models import ConversationStatus
 MAX_TEXT = 4000
 
 
+def message_text(value: str) -> str:
+    """A chat message's text, stripped; not blank and at most MAX_TEXT characters (ValueError otherwise)."""
+    value = value.strip()
+    if not value:
+        raise ValueError("text must not be empty or whitespace")
+    if len(value) > MAX_TEXT:
+        raise ValueError(f"text must be at most {MAX_TEXT} characters (got {len(value)})")
+    return value
+
+
 class ChatRequest(BaseModel):
     """A customer message."""
 
@@ -34,12 +44,7 @@ class ChatRequest(BaseModel):
     @field_validator("text")
     @classmethod
     def _text_ok(cls, value: str) -> str:
-        value = value.strip()
-        if not value:
-            raise ValueError("text must not be empty or whitespace")
-        if len(value) > MAX_TEXT:
-            raise ValueError(f"text must be at most {MAX_TEXT} characters (got {len(value)})")
-        return value
+        return message_text(value)
 
 
 class Button(BaseModel):

@@ -6,9 +6,9 @@ Database work only; the caller commits. Socket events are emitted on the session
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import func, select

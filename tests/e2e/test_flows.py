@@ -305,6 +305,16 @@ def test_two_negative_messages_in_a_row_escalate(
     assert ticket.conversation_id == customer.conversation_id
 
 
+def test_negative_messages_inside_a_form_do_not_escalate(api: httpx.Client) -> None:
+    customer = Customer(api, "angry-form")
+    assert "describe the problem" in customer.say("I want to open a ticket")
+    assert "email address or phone number" in customer.say("The mug in my parcel arrived broken")
+    # A second negative message in a row, but the bot is filling the ticket form: it stays with the bot.
+    reply = customer.say("and the plate was smashed too, terrible")
+    assert "valid email" in reply and "very sorry" not in reply
+    assert customer.last["status"] == "bot"
+
+
 def test_switching_language_mid_conversation(api: httpx.Client) -> None:
     customer = Customer(api, "switch")
     assert "describe the problem" in customer.say("open a ticket")

@@ -58,7 +58,10 @@ def test_adapting_pulls_an_entrys_texts_together(tmp_path: Path) -> None:
 
 
 def test_nothing_to_learn_is_a_clear_error(tmp_path: Path) -> None:
-    lonely = [EntryDoc("a", "only a question", "x", "en", None), EntryDoc("b", "another one", "y", "en", None)]
+    lonely = [
+        EntryDoc("a", "only a question", "x", "en", None),
+        EntryDoc("b", "another one", "y", "en", None),
+    ]
     with pytest.raises(ValueError, match="no entry has two or more texts"):
         adapt(lonely, default_model_path(), tmp_path / "m")
 

@@ -20,7 +20,11 @@ from knowledge_base.retriever import EntryDoc, FaqRetriever
 from knowledge_base.vector_cache import VectorCache
 
 KEFU = str(Path(sys.executable).parent / "kefu")
-QUESTIONS = [("How long does delivery take?", "en"), ("退货需要多久？", "zh"), ("Can I pay with PayPal?", "en")]
+QUESTIONS = [
+    ("How long does delivery take?", "en"),
+    ("退货需要多久？", "zh"),
+    ("Can I pay with PayPal?", "en"),
+]
 
 
 @pytest.fixture()

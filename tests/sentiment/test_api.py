@@ -26,9 +26,7 @@ def test_needs_a_role(client: TestClient) -> None:
         ("客服很耐心，问题解决了，谢谢", "zh", "positive"),
     ],
 )
-def test_analysis(
-    agent_client: tuple[TestClient, int], text: str, language: str | None, label: str
-) -> None:
+def test_analysis(agent_client: tuple[TestClient, int], text: str, language: str | None, label: str) -> None:
     api, _ = agent_client
     body = {"text": text} | ({"language": language} if language else {})
     response = api.post("/api/v1/sentiment", json=body)
@@ -37,7 +35,9 @@ def test_analysis(
     assert result["label"] == label
     assert -1 <= result["score"] <= 1 and 0 <= result["confidence"] <= 1
     assert (result["score"] < 0) == (label == "negative")
-    assert result["language"] == (language or ("zh" if any("\u4e00" <= c <= "\u9fff" for c in text) else "en"))
+    assert result["language"] == (
+        language or ("zh" if any("\u4e00" <= c <= "\u9fff" for c in text) else "en")
+    )
 
 
 def test_the_service_token_may_call_it(client: TestClient) -> None:

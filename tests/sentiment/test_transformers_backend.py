@@ -21,7 +21,9 @@ def tiny_model(folder: Path, id2label: dict[int, str]) -> Path:
     torch.manual_seed(0)
     folder.mkdir(parents=True)
     vocab = folder / "vocab.txt"
-    vocab.write_text("\n".join(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *WORDS]) + "\n", encoding="utf-8")
+    vocab.write_text(
+        "\n".join(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *WORDS]) + "\n", encoding="utf-8"
+    )
     tokenizer = BertTokenizer(str(vocab))
     config = BertConfig(
         vocab_size=len(WORDS) + 5,
