@@ -61,7 +61,10 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.bus = realtime.make_bus(settings.redis_url, settings.redis_prefix)
     await app.state.bus.start()
     realtime.set_current(app.state.bus)
+    app.state.presence_tasks = set()  # agent sockets' delayed "gone away" checks (agent/ws.py)
     yield
+    for task in list(app.state.presence_tasks):
+        task.cancel()
     await app.state.bus.stop()
     if worker is not None:
         worker.stop()

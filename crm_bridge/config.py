@@ -103,6 +103,9 @@ class Settings(BaseSettings):
     avg_handle_seconds: int = Field(
         300, ge=10, validation_alias=AliasChoices("KEFU_AVG_HANDLE_SECONDS", "avg_handle_seconds")
     )
+    agent_away_seconds: int = Field(
+        90, ge=10, validation_alias=AliasChoices("KEFU_AGENT_AWAY_SECONDS", "agent_away_seconds")
+    )
     offline_reply_minutes: int = Field(
         240, ge=1, validation_alias=AliasChoices("KEFU_OFFLINE_REPLY_MINUTES", "offline_reply_minutes")
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import time
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -16,7 +17,7 @@ from fastapi.concurrency import run_in_threadpool
 from crm_bridge.auth import SESSION_COOKIE
 from crm_bridge.config import get_settings
 from crm_bridge.conversations.models import Conversation
-from crm_bridge.db import get_sessionmaker
+from crm_bridge.db import get_sessionmaker, utcnow
 from crm_bridge.escalation import service as escalation
 from crm_bridge.realtime.bus import Bus
 from crm_bridge.realtime.events import AGENTS, contact_channel
@@ -48,6 +49,31 @@ def _identify(token: str | None) -> AgentIdentity | None:
         if user is None or not user.active:
             return None
         return AgentIdentity(user.id, user.role is Role.admin, tuple(user.languages or ()))
+
+
+SEEN_EVERY_S = 15.0  # how often a busy socket refreshes the agent's console_seen_at
+
+
+def _seen(user_id: int) -> None:
+    """The agent's console is alive now."""
+    with get_sessionmaker()() as session:
+        user = session.get(User, user_id)
+        if user is not None:
+            user.console_seen_at = utcnow()
+            session.commit()
+
+
+def _release_unstaffed() -> None:
+    with get_sessionmaker()() as session:
+        if escalation.release_unstaffed(session):
+            session.commit()
+
+
+async def _release_when_away() -> None:
+    """After the away time, queued chats nobody present can take become tickets (no one is left waiting
+    for an agent whose laptop closed); an agent who reconnected meanwhile keeps them."""
+    await asyncio.sleep(get_settings().agent_away_seconds + 1)
+    await run_in_threadpool(_release_unstaffed)
 
 
 def _queue(identity: AgentIdentity) -> dict[str, Any]:
@@ -140,6 +166,8 @@ async def agent_ws(ws: WebSocket) -> None:
     if identity is None:
         await ws.close(code=UNAUTHORIZED, reason="authentication required")
         return
+    await run_in_threadpool(_seen, identity.user_id)
+    seen_at = time.monotonic()
     bus: Bus = ws.app.state.bus
     socket = AgentSocket(ws, bus, identity)
     subscription = bus.subscribe([AGENTS])
@@ -153,6 +181,9 @@ async def agent_ws(ws: WebSocket) -> None:
                 frame = json.loads(await ws.receive_text())
             except ValueError:
                 frame = None
+            if time.monotonic() - seen_at > SEEN_EVERY_S:  # the console pings every 20 s
+                await run_in_threadpool(_seen, identity.user_id)
+                seen_at = time.monotonic()
             if isinstance(frame, dict):
                 await socket.handle(frame)
             else:
@@ -166,3 +197,7 @@ async def agent_ws(ws: WebSocket) -> None:
         pump.cancel()
         with contextlib.suppress(asyncio.CancelledError, Exception):
             await pump
+        tasks: set[asyncio.Task[None]] = ws.app.state.presence_tasks
+        task = asyncio.create_task(_release_when_away())
+        tasks.add(task)
+        task.add_done_callback(tasks.discard)

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from crm_bridge.config import get_settings
@@ -87,10 +87,21 @@ def loads(session: Session) -> dict[int, int]:
     return {int(user_id): int(count) for user_id, count in rows if user_id is not None}
 
 
+def present_agents(session: Session) -> list[User]:
+    """Active agents who are online, and whose console (if they use one) was seen lately."""
+    since = utcnow() - timedelta(seconds=get_settings().agent_away_seconds)
+    stmt = select(User).where(
+        User.online.is_(True),
+        User.active.is_(True),
+        or_(User.console_seen_at.is_(None), User.console_seen_at >= since),
+    )
+    return list(session.scalars(stmt))
+
+
 def eligible_agents(session: Session, language: str | None) -> list[User]:
     """Online agents who speak `language` and are under their chat limit, least loaded first."""
     load = loads(session)
-    online = session.scalars(select(User).where(User.online.is_(True), User.active.is_(True))).all()
+    online = present_agents(session)
     able = [u for u in online if speaks(u, language) and load.get(u.id, 0) < u.max_concurrent_chats]
     return sorted(able, key=lambda u: (load.get(u.id, 0), u.id))
 
@@ -111,7 +122,7 @@ def position_and_wait(session: Session, conversation: Conversation) -> tuple[int
     position = next((i + 1 for i, c in enumerate(line) if c.id == conversation.id), None)
     if position is None:
         return None, None
-    online = session.scalars(select(User).where(User.online.is_(True), User.active.is_(True))).all()
+    online = present_agents(session)
     agents = max(1, sum(1 for u in online if speaks(u, conversation.language)))
     wait = math.ceil(position * get_settings().avg_handle_seconds / agents)
     return position, wait
@@ -420,7 +431,7 @@ def release_unstaffed(session: Session) -> int:
     if not waiting:
         return 0
     closed = not business_hours().is_open(utcnow())
-    online = session.scalars(select(User).where(User.online.is_(True), User.active.is_(True))).all()
+    online = present_agents(session)
     released = 0
     for conversation in waiting:
         if not closed and any(speaks(u, conversation.language) for u in online):

@@ -31,5 +31,8 @@ class User(Base):
     languages: Mapped[list[str]] = mapped_column(JSON, default=list)
     max_concurrent_chats: Mapped[int] = mapped_column(Integer, default=3)
     online: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Last sign of life from the agent's console socket; None for agents who only use the API. An online
+    # agent whose console went quiet for KEFU_AGENT_AWAY_SECONDS takes no new chats (closed laptop).
+    console_seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -388,6 +388,12 @@
         try { frame = JSON.parse(event.data); } catch (_) { return; }
         onFrame(frame);
       });
+      // A ping every 20 s tells the server this console is still open (an agent whose console goes
+      // quiet for KEFU_AGENT_AWAY_SECONDS takes no new chats).
+      const heartbeat = setInterval(() => {
+        if (ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify({ type: "ping" }));
+      }, 20000);
+      ws.addEventListener("close", () => clearInterval(heartbeat));
       ws.addEventListener("close", (event) => {
         if (ws !== socket) return;
         $("ws-state").textContent = "reconnecting…";
