@@ -26,6 +26,7 @@ from crm_bridge.outbox.worker import start_zoho_worker
 from crm_bridge.pages.views import STATIC_DIR
 from crm_bridge.pages.views import router as pages_router
 from crm_bridge.rasa_client import RasaClient
+from crm_bridge.ratelimit import SlidingWindow
 from crm_bridge.realtime import bus as realtime
 from crm_bridge.request_id import RequestIdMiddleware
 from crm_bridge.tickets.views import router as tickets_router
@@ -85,6 +86,7 @@ def create_app() -> FastAPI:
         lifespan=lifespan,
     )
 
+    app.state.widget_sessions = SlidingWindow(settings.widget_sessions_per_minute)
     app.middleware("http")(widget_cors)
     install_error_handlers(app)
     app.add_middleware(RequestIdMiddleware)  # added last: outermost, so every response carries the id

@@ -103,6 +103,12 @@ class Settings(BaseSettings):
     avg_handle_seconds: int = Field(
         300, ge=10, validation_alias=AliasChoices("KEFU_AVG_HANDLE_SECONDS", "avg_handle_seconds")
     )
+    widget_sessions_per_minute: int = Field(
+        60,
+        ge=1,
+        validation_alias=AliasChoices("KEFU_WIDGET_SESSIONS_PER_MINUTE", "widget_sessions_per_minute"),
+        description="new anonymous widget sessions per client address per minute (per worker)",
+    )
     agent_away_seconds: int = Field(
         90, ge=10, validation_alias=AliasChoices("KEFU_AGENT_AWAY_SECONDS", "agent_away_seconds")
     )

@@ -47,6 +47,13 @@ class Conflict(DomainError):
     code = "conflict"
 
 
+class TooManyRequests(DomainError):
+    """The caller is over a rate limit; details.retry_after_s says when to try again."""
+
+    status_code = 429
+    code = "rate_limited"
+
+
 class Unavailable(DomainError):
     """A part kefu depends on is down."""
 

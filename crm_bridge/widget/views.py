@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from crm_bridge.conversations import service as conversations
 from crm_bridge.db import DbSession
+from crm_bridge.ratelimit import SlidingWindow
 from crm_bridge.realtime.events import message_object
 from crm_bridge.widget import sessions
 from crm_bridge.widget.models import WidgetSession
@@ -48,8 +49,11 @@ def widget_session(
 
 
 @router.post("/api/v1/widget/session")
-def start_session(body: SessionRequest, session: DbSession) -> dict[str, Any]:
-    """A rotated token for a valid one; a new anonymous session otherwise."""
+def start_session(body: SessionRequest, session: DbSession, request: Request) -> dict[str, Any]:
+    """A rotated token for a valid one; a new anonymous session otherwise (rate-limited per address)."""
+    if sessions.verify(session, body.token) is None:  # each new session is a new contact: limit them
+        limiter: SlidingWindow = request.app.state.widget_sessions
+        limiter.check(request.client.host if request.client else "unknown", "new chat sessions")
     issued = sessions.start_or_rotate(session, body.token, body.language)
     conversation = sessions.latest_conversation(session, issued.contact_id)
     session.commit()
