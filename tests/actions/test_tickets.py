@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 from fastapi.testclient import TestClient
@@ -18,6 +17,7 @@ from actions.tickets import (
     ValidateTicketForm,
 )
 from tests.actions.conftest import responses, slots_set, tracker
+from tests.helpers import run_async
 
 
 def _validate(slot: str, value: Any, t: Any) -> tuple[dict[str, Any], CollectingDispatcher]:
@@ -78,7 +78,7 @@ def test_the_form_extracts_and_validates_through_rasa_sdk() -> None:
         "slots": {},
     }
     dispatcher = CollectingDispatcher()
-    events = asyncio.run(ValidateTicketForm().run(dispatcher, t, domain))
+    events = run_async(ValidateTicketForm().run(dispatcher, t, domain))
     assert slots_set(events) == {"order_number": None}
     assert responses(dispatcher) == ["utter_invalid_order_number"]
 

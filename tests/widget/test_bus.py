@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from crm_bridge.realtime import bus as realtime
 from crm_bridge.realtime.events import emit
+from tests.helpers import run_async
 
 
 def test_events_wait_for_the_commit_and_die_with_a_rollback(session: Session) -> None:
@@ -38,7 +39,7 @@ def test_events_wait_for_the_commit_and_die_with_a_rollback(session: Session) ->
         finally:
             realtime.set_current(previous)
 
-    assert asyncio.run(scenario()) == [{"n": 2}]
+    assert run_async(scenario()) == [{"n": 2}]
 
 
 def test_overflow_is_flagged_not_silent() -> None:
@@ -50,4 +51,4 @@ def test_overflow_is_flagged_not_silent() -> None:
             await local.publish("agents", {"i": i})
         return sub.overflowed
 
-    assert asyncio.run(scenario()) is True
+    assert run_async(scenario()) is True

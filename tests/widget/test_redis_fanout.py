@@ -22,6 +22,7 @@ from crm_bridge.users import service as users
 from crm_bridge.users.models import Role
 from kefu.bench_handoff import start_worker
 from kefu.bootstrap import prepare_database
+from tests.helpers import run_async
 
 REDIS = "redis://127.0.0.1:6379/0"
 pytestmark = pytest.mark.timeout(300)
@@ -61,7 +62,7 @@ def test_two_buses_share_events() -> None:
             await a.stop()
             await b.stop()
 
-    assert sorted(e["n"] for e in asyncio.run(scenario())) == [1, 2]
+    assert sorted(e["n"] for e in run_async(scenario())) == [1, 2]
 
 
 async def _frames(ws: Any, done: Any, timeout: float = 20) -> list[dict[str, Any]]:
@@ -94,7 +95,7 @@ def test_customer_and_agent_on_different_workers(tmp_path: Path) -> None:
         start_worker(tmp_path, "b", env),
     )
     try:
-        asyncio.run(_story(base_a, base_b, token))
+        run_async(_story(base_a, base_b, token))
     finally:
         worker_a.stop()
         worker_b.stop()
