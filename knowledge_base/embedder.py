@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import os
 import threading
+from collections import OrderedDict
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
+
+RECENT_SIZE = 512  # single messages remembered (about 0.8 MB of vectors)
+RECENT_BATCH = 4  # calls with more texts than this are bulk work and bypass the memory
 
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
@@ -32,6 +36,8 @@ class Embedder:
         self.batch_size = batch_size
         self._model: SentenceTransformer | None = None
         self._lock = threading.Lock()
+        self._recent: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._recent_lock = threading.Lock()
 
     @property
     def model(self) -> SentenceTransformer:
@@ -57,6 +63,27 @@ class Embedder:
         """Vectors for `texts`, shape (len(texts), dimension); long texts are truncated by the model."""
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
+        if len(texts) > RECENT_BATCH:  # bulk work (indexing, evaluation): no point remembering
+            return self._encode(texts)
+        # A customer message is embedded by sentiment in the chat turn and again by the FAQ search a
+        # moment later: the second time comes from here (rows are read-only copies of the cache).
+        with self._recent_lock:
+            found = {t: self._recent[t] for t in texts if t in self._recent}
+            for text in found:
+                self._recent.move_to_end(text)
+        missing = [t for t in dict.fromkeys(texts) if t not in found]
+        if missing:
+            for text, vector in zip(missing, self._encode(missing), strict=True):
+                vector.setflags(write=False)
+                found[text] = vector
+            with self._recent_lock:
+                for text in missing:
+                    self._recent[text] = found[text]
+                while len(self._recent) > RECENT_SIZE:
+                    self._recent.popitem(last=False)
+        return np.stack([found[t] for t in texts])
+
+    def _encode(self, texts: list[str]) -> np.ndarray:
         vectors = self.model.encode(
             texts, batch_size=self.batch_size, normalize_embeddings=True, show_progress_bar=False
         )
