@@ -61,11 +61,14 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     # Events for the widget and agent sockets: Redis pub/sub across workers when REDIS_URL is set.
     app.state.bus = realtime.make_bus(settings.redis_url, settings.redis_prefix)
     await app.state.bus.start()
+    previous_bus = realtime.current()
     realtime.set_current(app.state.bus)
     app.state.presence_tasks = set()  # agent sockets' delayed "gone away" checks (agent/ws.py)
     yield
     for task in list(app.state.presence_tasks):
         task.cancel()
+    # Another app in this process (tests start more than one) keeps publishing to its own bus.
+    realtime.set_current(previous_bus)
     await app.state.bus.stop()
     if worker is not None:
         worker.stop()

@@ -7,6 +7,7 @@ import contextlib
 import json
 import time
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -63,17 +64,26 @@ def _seen(user_id: int) -> None:
             session.commit()
 
 
-def _release_unstaffed() -> None:
+def _release_if_still_away(user_id: int) -> None:
     with get_sessionmaker()() as session:
+        user = session.get(User, user_id)
+        away_since = utcnow() - timedelta(seconds=get_settings().agent_away_seconds)
+        if (
+            user is None
+            or not user.online
+            or user.console_seen_at is None
+            or user.console_seen_at > away_since
+        ):
+            return  # went offline properly, or came back: nothing to release
         if escalation.release_unstaffed(session):
             session.commit()
 
 
-async def _release_when_away() -> None:
-    """After the away time, queued chats nobody present can take become tickets (no one is left waiting
-    for an agent whose laptop closed); an agent who reconnected meanwhile keeps them."""
+async def _release_when_away(user_id: int) -> None:
+    """After the away time, if this agent's console is still silent, queued chats nobody present can
+    take become tickets (no customer keeps waiting for an agent whose laptop closed)."""
     await asyncio.sleep(get_settings().agent_away_seconds + 1)
-    await run_in_threadpool(_release_unstaffed)
+    await run_in_threadpool(_release_if_still_away, user_id)
 
 
 def _queue(identity: AgentIdentity) -> dict[str, Any]:
@@ -198,6 +208,6 @@ async def agent_ws(ws: WebSocket) -> None:
         with contextlib.suppress(asyncio.CancelledError, Exception):
             await pump
         tasks: set[asyncio.Task[None]] = ws.app.state.presence_tasks
-        task = asyncio.create_task(_release_when_away())
+        task = asyncio.create_task(_release_when_away(identity.user_id))
         tasks.add(task)
         task.add_done_callback(tasks.discard)

@@ -36,6 +36,8 @@ def test_opening_the_console_socket_marks_the_agent_present(client: TestClient, 
         assert ws.receive_json()["type"] == "queue"
         ws.send_json({"type": "ping"})
         assert ws.receive_json()["type"] == "pong"
+        # Going offline properly before closing: the delayed "gone away" check then has nothing to do.
+        assert agent.post("/api/v1/agent/status", json={"online": False}).status_code == 200
     session.expire_all()
     seen = session.scalars(select(User.console_seen_at).where(User.id == user_id)).one()
     assert seen is not None and utcnow() - seen < timedelta(seconds=30)

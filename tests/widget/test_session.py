@@ -7,9 +7,8 @@ from datetime import timedelta
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
-from crm_bridge.app import create_app
+from crm_bridge.ratelimit import SlidingWindow
 from crm_bridge.widget.models import WidgetSession
-from tests.helpers import kefu_env
 
 
 def new_token(client: TestClient, token: str | None = None) -> dict[str, str]:
@@ -100,13 +99,19 @@ def test_script_and_demo_page_are_served(client: TestClient) -> None:
     assert demo.status_code == 200 and '<script src="/widget.js"' in demo.text
 
 
-def test_new_sessions_are_rate_limited_per_address(db_url: str) -> None:
-    with kefu_env(DATABASE_URL=db_url, KEFU_WIDGET_SESSIONS_PER_MINUTE="3"), TestClient(create_app()) as api:
-        tokens = [api.post("/api/v1/widget/session", json={"token": None}).json()["token"] for _ in range(3)]
-        refused = api.post("/api/v1/widget/session", json={"token": None})
+def test_new_sessions_are_rate_limited_per_address(client: TestClient) -> None:
+    saved = client.app.state.widget_sessions  # type: ignore[attr-defined]
+    client.app.state.widget_sessions = SlidingWindow(3)  # type: ignore[attr-defined]
+    try:
+        tokens = [
+            client.post("/api/v1/widget/session", json={"token": None}).json()["token"] for _ in range(3)
+        ]
+        refused = client.post("/api/v1/widget/session", json={"token": None})
         assert refused.status_code == 429
         error = refused.json()["error"]
         assert error["code"] == "rate_limited" and 1 <= error["details"]["retry_after_s"] <= 61
         # Rotating a valid token is not a new session: never limited.
-        rotated = api.post("/api/v1/widget/session", json={"token": tokens[0]})
+        rotated = client.post("/api/v1/widget/session", json={"token": tokens[0]})
         assert rotated.status_code == 200 and rotated.json()["token"] != tokens[0]
+    finally:
+        client.app.state.widget_sessions = saved  # type: ignore[attr-defined]
