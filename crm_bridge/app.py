@@ -45,6 +45,12 @@ log = logging.getLogger("kefu")
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     """Build the FAQ index and the Rasa client once per process."""
+    if getattr(app.state, "running", False):
+        # A second lifespan on an app that is already serving (a test tool's ASGI client wrapping the
+        # same app): sharing what the first one built, rather than replacing its bus and clients.
+        yield
+        return
+    app.state.running = True
     settings = get_settings()
     with get_sessionmaker()() as session:
         app.state.retriever = build_retriever(session, settings.embedding_model)
@@ -61,18 +67,18 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     # Events for the widget and agent sockets: Redis pub/sub across workers when REDIS_URL is set.
     app.state.bus = realtime.make_bus(settings.redis_url, settings.redis_prefix)
     await app.state.bus.start()
-    previous_bus = realtime.current()
-    realtime.set_current(app.state.bus)
+    realtime.attach(app.state.bus)
     app.state.presence_tasks = set()  # agent sockets' delayed "gone away" checks (agent/ws.py)
     yield
     for task in list(app.state.presence_tasks):
         task.cancel()
-    # Another app in this process (tests start more than one) keeps publishing to its own bus.
-    realtime.set_current(previous_bus)
+    # Other apps in this process (tests start more than one) keep publishing to their own bus.
+    realtime.detach(app.state.bus)
     await app.state.bus.stop()
     if worker is not None:
         worker.stop()
     app.state.rasa.close()
+    app.state.running = False
 
 
 def create_app() -> FastAPI:

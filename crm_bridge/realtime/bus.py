@@ -187,7 +187,7 @@ class RedisBus(Bus):
             self._sync.publish(self.prefix + channel, json.dumps(event, default=str))
 
 
-_current: Bus | None = None
+_live: list[Bus] = []  # buses of the apps running in this process, newest last
 
 
 def make_bus(redis_url: str, prefix: str = "kefu:") -> Bus:
@@ -195,12 +195,18 @@ def make_bus(redis_url: str, prefix: str = "kefu:") -> Bus:
     return RedisBus(redis_url, prefix) if redis_url else InProcessBus()
 
 
-def set_current(bus: Bus | None) -> None:
-    """The process's bus (set by the app's lifespan)."""
-    global _current
-    _current = bus
+def attach(bus: Bus) -> None:
+    """Make `bus` the process's current bus (an app's lifespan, at start)."""
+    detach(bus)
+    _live.append(bus)
+
+
+def detach(bus: Bus) -> None:
+    """Forget `bus` (at shutdown); the newest still-running app's bus is current again."""
+    if bus in _live:
+        _live.remove(bus)
 
 
 def current() -> Bus | None:
     """The process's bus, or None outside a running app."""
-    return _current
+    return _live[-1] if _live else None

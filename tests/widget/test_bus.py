@@ -17,8 +17,7 @@ def test_events_wait_for_the_commit_and_die_with_a_rollback(session: Session) ->
     async def scenario() -> list[dict[str, int]]:
         local = realtime.InProcessBus()
         await local.start()
-        previous = realtime.current()
-        realtime.set_current(local)
+        realtime.attach(local)
         try:
             sub = local.subscribe(["contact:42"])
             session.execute(text("SELECT 1"))  # a transaction with database work, as in a service
@@ -37,7 +36,7 @@ def test_events_wait_for_the_commit_and_die_with_a_rollback(session: Session) ->
             sub.close()
             return got
         finally:
-            realtime.set_current(previous)
+            realtime.detach(local)
 
     assert run_async(scenario()) == [{"n": 2}]
 
