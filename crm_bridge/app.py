@@ -31,8 +31,8 @@ from crm_bridge.realtime import bus as realtime
 from crm_bridge.request_id import RequestIdMiddleware
 from crm_bridge.tickets.views import router as tickets_router
 from crm_bridge.users.views import router as users_router
+from crm_bridge.widget.views import WidgetCorsMiddleware
 from crm_bridge.widget.views import router as widget_router
-from crm_bridge.widget.views import widget_cors
 from crm_bridge.widget.ws import router as widget_ws_router
 from knowledge_base.runtime import build_retriever
 from knowledge_base.views import router as kb_router
@@ -55,13 +55,13 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     with get_sessionmaker()() as session:
         app.state.retriever = build_retriever(session, settings.embedding_model)
     log.info("knowledge base indexed: %d entries", app.state.retriever.size)
-    # The model and index are hundreds of thousands of long-lived objects; keeping them out of the
-    # collector's full passes removes multi-millisecond pauses from request latency.
-    gc.collect()
-    gc.freeze()
     app.state.rasa = RasaClient(settings.rasa_url, timeout_s=settings.rasa_timeout_s)
     # Built once per process (shares the KB's MiniLM); a missing model is trained here, not in a turn.
     app.state.sentiment = warm_sentiment()
+    # The models and index are hundreds of thousands of long-lived objects; keeping them out of the
+    # collector's full passes removes multi-millisecond pauses from request latency.
+    gc.collect()
+    gc.freeze()
     # Delivers queued writes to Zoho CRM when KEFU_ZOHO_* credentials are set; None otherwise.
     worker = start_zoho_worker(get_sessionmaker())
     # Events for the widget and agent sockets: Redis pub/sub across workers when REDIS_URL is set.
@@ -96,7 +96,7 @@ def create_app() -> FastAPI:
     )
 
     app.state.widget_sessions = SlidingWindow(settings.widget_sessions_per_minute)
-    app.middleware("http")(widget_cors)
+    app.add_middleware(WidgetCorsMiddleware)
     install_error_handlers(app)
     app.add_middleware(RequestIdMiddleware)  # added last: outermost, so every response carries the id
     app.include_router(health_router)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -11,6 +10,8 @@ from fastapi.responses import FileResponse, HTMLResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from fastapi.templating import Jinja2Templates
 from pydantic import BaseModel, ConfigDict, Field
+from starlette.datastructures import MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from crm_bridge.conversations import service as conversations
 from crm_bridge.db import DbSession
@@ -105,12 +106,26 @@ CORS_HEADERS = {
 }
 
 
-async def widget_cors(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-    """CORS for /api/v1/widget/* only (preflight answered here)."""
-    if not request.url.path.startswith("/api/v1/widget/"):
-        return await call_next(request)
-    if request.method == "OPTIONS":
-        return Response(status_code=204, headers=CORS_HEADERS)
-    response = await call_next(request)
-    response.headers.update(CORS_HEADERS)
-    return response
+class WidgetCorsMiddleware:
+    """CORS for /api/v1/widget/* only (preflight answered here); pure ASGI, so other routes pay nothing."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Pass through, adding the CORS headers to widget responses."""
+        if scope["type"] != "http" or not scope["path"].startswith("/api/v1/widget/"):
+            await self.app(scope, receive, send)
+            return
+        if scope["method"] == "OPTIONS":
+            await Response(status_code=204, headers=CORS_HEADERS)(scope, receive, send)
+            return
+
+        async def send_with_cors(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                for name, value in CORS_HEADERS.items():
+                    headers[name] = value
+            await send(message)
+
+        await self.app(scope, receive, send_with_cors)
