@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 import time
 from pathlib import Path
 from typing import Any
@@ -10,10 +9,8 @@ from typing import Any
 import httpx
 from rich.progress import track
 
-from kefu.benchlib import latency_summary, machine, now_iso, write_doc_section, yes_no
-from kefu.bootstrap import prepare_database
+from kefu.benchlib import fresh_stack, latency_summary, machine, now_iso, write_doc_section, yes_no
 from kefu.model import ensure_model
-from kefu.stack import Ports, Stack
 
 # What customers send, in both languages: FAQ questions and small talk.
 QUESTIONS = [
@@ -30,14 +27,7 @@ QUESTIONS = [
 
 def run(out: Path, turns: int = 200) -> dict[str, Any]:
     """200 sequential turns (after a warm-up); p50/p95 latency and failed turns."""
-    var = out / "chat-stack"
-    shutil.rmtree(var, ignore_errors=True)
-    var.mkdir(parents=True)
-    url = f"sqlite:///{var / 'kefu.db'}"
-    prepare_database(url, demo_users=False)
-    stack = Stack(
-        model=ensure_model(), ports=Ports.free(), var=var, env={"DATABASE_URL": url, "KEFU_VAR_DIR": str(var)}
-    )
+    stack = fresh_stack(out, "chat-stack", ensure_model())
     print(">> chat: starting Rasa, the action server and crm_bridge", flush=True)
     stack.start(timeout=300)
     latencies: list[float] = []

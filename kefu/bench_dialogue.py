@@ -12,11 +12,9 @@ from typing import Any
 import httpx
 from rich.progress import track
 
-from kefu.benchlib import latency_summary, machine, now_iso, write_doc_section, yes_no
-from kefu.bootstrap import prepare_database
+from kefu.benchlib import fresh_stack, latency_summary, machine, now_iso, write_doc_section, yes_no
 from kefu.model import RASA_BIN, ensure_model, rasa_env
 from kefu.paths import ROOT
-from kefu.stack import Ports, Stack
 
 STORIES = ROOT / "tests" / "dialogue" / "test_stories.yml"
 # Why a macro-F1 miss happens with this data (written under the table when the target is missed).
@@ -108,14 +106,7 @@ def story_accuracy(out: Path, model: Path) -> dict[str, Any]:
 
 def turn_latency(out: Path, model: Path, conversations: int = 12) -> dict[str, Any]:
     """Latency of every turn of the scripted flows through crm_bridge + Rasa + actions (sequential)."""
-    var = out / "dialogue-stack"
-    shutil.rmtree(var, ignore_errors=True)
-    var.mkdir(parents=True)
-    url = f"sqlite:///{var / 'kefu.db'}"
-    prepare_database(url, demo_users=False)
-    stack = Stack(
-        model=model, ports=Ports.free(), var=var, env={"DATABASE_URL": url, "KEFU_VAR_DIR": str(var)}
-    )
+    stack = fresh_stack(out, "dialogue-stack", model)
     print(">> dialogue: starting Rasa, the action server and crm_bridge", flush=True)
     stack.start(timeout=300)
     latencies: list[float] = []

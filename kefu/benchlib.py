@@ -74,3 +74,21 @@ def write_doc_section(key: str, title: str, body_lines: list[str]) -> None:
         text = text.rstrip() + "\n\n" + block + "\n"
     DOC.parent.mkdir(parents=True, exist_ok=True)
     DOC.write_text(text, encoding="utf-8")
+
+
+def fresh_stack(out: Path, name: str, model: Path) -> Any:
+    """Rasa, the action server and crm_bridge on free ports over a new SQLite database in out/<name>/
+    (a kefu.stack.Stack, not started yet)."""
+    import shutil
+
+    from kefu.bootstrap import prepare_database
+    from kefu.stack import Ports, Stack
+
+    var = out / name
+    shutil.rmtree(var, ignore_errors=True)
+    var.mkdir(parents=True)
+    url = f"sqlite:///{var / 'kefu.db'}"
+    prepare_database(url, demo_users=False)
+    return Stack(
+        model=model, ports=Ports.free(), var=var, env={"DATABASE_URL": url, "KEFU_VAR_DIR": str(var)}
+    )

@@ -20,7 +20,7 @@ from crm_bridge.config import get_settings
 from crm_bridge.conversations.models import Conversation
 from crm_bridge.db import get_sessionmaker, utcnow
 from crm_bridge.escalation import service as escalation
-from crm_bridge.realtime.bus import Bus
+from crm_bridge.realtime.bus import Bus, relay
 from crm_bridge.realtime.events import AGENTS, contact_channel
 from crm_bridge.users.models import Role, User
 
@@ -131,15 +131,9 @@ class AgentSocket:
         return {k: v for k, v in event.items() if not k.startswith("_")}
 
     async def pump(self, subscription: Any) -> None:
-        """Forward bus events."""
-        while True:
-            event = await subscription.get()
-            if subscription.overflowed:
-                await self.ws.close(code=1013)
-                return
-            frame = self.visible(event)
-            if frame is not None:
-                await self.send(frame)
+        """Forward bus events; a socket too far behind is closed (the console reconnects and reloads)."""
+        await relay(subscription, self.send, self.visible)
+        await self.ws.close(code=1013)
 
     async def handle(self, frame: dict[str, Any]) -> None:
         """One agent frame: ping, or typing in one of the agent's chats."""

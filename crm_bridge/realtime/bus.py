@@ -13,7 +13,7 @@ import contextlib
 import json
 import logging
 import threading
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
 log = logging.getLogger("kefu.realtime")
@@ -42,6 +42,22 @@ class Subscription:
     def close(self) -> None:
         """Stop receiving."""
         self.bus._remove(self)
+
+
+async def relay(
+    subscription: Subscription,
+    send: Callable[[Event], Awaitable[None]],
+    visible: Callable[[Event], Event | None],
+) -> None:
+    """Send each event `visible` lets through, until the reader falls too far behind (then return:
+    the caller closes the socket and the client resumes from the database)."""
+    while True:
+        event = await subscription.get()
+        if subscription.overflowed:
+            return
+        frame = visible(event)
+        if frame is not None:
+            await send(frame)
 
 
 class Bus:

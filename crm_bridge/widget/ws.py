@@ -25,7 +25,7 @@ from crm_bridge.db import get_sessionmaker
 from crm_bridge.errors import Invalid
 from crm_bridge.feedback import service as feedback
 from crm_bridge.feedback.models import Feedback
-from crm_bridge.realtime.bus import Bus
+from crm_bridge.realtime.bus import Bus, relay
 from crm_bridge.realtime.events import AGENTS, contact_channel, message_object
 from crm_bridge.widget import sessions
 
@@ -123,14 +123,12 @@ class WidgetSocket:
         await self.send({"type": "error", "code": code, "message": message})
 
     async def pump(self, subscription: Any) -> None:
-        """Forward live events for this customer."""
-        while True:
-            event = await subscription.get()
-            if subscription.overflowed:
-                # Too far behind: the browser reconnects and resumes from the database.
-                await self.ws.close(code=1013)
-                return
-            await self.send({k: v for k, v in event.items() if not k.startswith("_")})
+        """Forward live events for this customer; too far behind, the socket is closed and the browser
+        reconnects and resumes from the database."""
+        await relay(
+            subscription, self.send, lambda event: {k: v for k, v in event.items() if not k.startswith("_")}
+        )
+        await self.ws.close(code=1013)
 
     async def handle(self, frame: dict[str, Any]) -> None:
         """One client frame."""
