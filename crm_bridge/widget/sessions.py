@@ -8,6 +8,7 @@ rotation loses nothing while an old token stops working soon after.
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -63,14 +64,20 @@ def verify(session: Session, token: str | None) -> WidgetSession | None:
     return widget if recent and nonce == widget.previous_nonce else None
 
 
-def start_or_rotate(session: Session, token: str | None, language: str | None) -> Issued:
-    """Rotate a valid token's session; otherwise start a new anonymous session (and contact)."""
+def start_or_rotate(
+    session: Session, token: str | None, language: str | None, *, before_new: Callable[[], None] | None = None
+) -> Issued:
+    """Rotate a valid token's session; otherwise start a new anonymous session (and contact).
+
+    `before_new` runs before a new session is made and may raise (the per-address rate limit)."""
     widget = verify(session, token)
     if widget is not None:
         widget.previous_nonce = widget.nonce
         widget.nonce = secrets.token_hex(16)
         widget.rotated_at = utcnow()
     else:
+        if before_new is not None:
+            before_new()
         session_id = secrets.token_hex(16)  # 128 random bits: never guessable
         contact = contacts.resolve_identity(
             session, channel=CHANNEL, external_id=session_id, language=language

@@ -52,10 +52,11 @@ def widget_session(
 @router.post("/api/v1/widget/session")
 def start_session(body: SessionRequest, session: DbSession, request: Request) -> dict[str, Any]:
     """A rotated token for a valid one; a new anonymous session otherwise (rate-limited per address)."""
-    if sessions.verify(session, body.token) is None:  # each new session is a new contact: limit them
-        limiter: SlidingWindow = request.app.state.widget_sessions
-        limiter.check(request.client.host if request.client else "unknown", "new chat sessions")
-    issued = sessions.start_or_rotate(session, body.token, body.language)
+    limiter: SlidingWindow = request.app.state.widget_sessions
+    address = request.client.host if request.client else "unknown"
+    issued = sessions.start_or_rotate(  # each new session is a new contact: limited per address
+        session, body.token, body.language, before_new=lambda: limiter.check(address, "new chat sessions")
+    )
     conversation = sessions.latest_conversation(session, issued.contact_id)
     session.commit()
     return {
