@@ -109,6 +109,12 @@ class Settings(BaseSettings):
         validation_alias=AliasChoices("KEFU_WIDGET_SESSIONS_PER_MINUTE", "widget_sessions_per_minute"),
         description="new anonymous widget sessions per client address per minute (per worker)",
     )
+    chat_first_response_seconds: int = Field(
+        120,
+        ge=10,
+        validation_alias=AliasChoices("KEFU_CHAT_FIRST_RESPONSE_SECONDS", "chat_first_response_seconds"),
+        description="live-chat first-response target; the agent console flags waits beyond it",
+    )
     agent_away_seconds: int = Field(
         90, ge=10, validation_alias=AliasChoices("KEFU_AGENT_AWAY_SECONDS", "agent_away_seconds")
     )

@@ -45,3 +45,17 @@ def test_default_database_is_sqlite_under_var(tmp_path) -> None:
         settings = Settings()
     assert settings.database_url == f"sqlite:///{tmp_path / 'kefu.db'}"
     assert settings.is_sqlite
+
+
+def test_escalation_and_widget_timings_are_settings(tmp_path) -> None:
+    with kefu_env(
+        KEFU_VAR_DIR=str(tmp_path),
+        KEFU_CHAT_FIRST_RESPONSE_SECONDS="300",
+        KEFU_AGENT_AWAY_SECONDS="45",
+        KEFU_WIDGET_SESSIONS_PER_MINUTE="5",
+    ):
+        settings = Settings()
+    assert (settings.chat_first_response_seconds, settings.agent_away_seconds) == (300, 45)
+    assert settings.widget_sessions_per_minute == 5
+    with kefu_env(KEFU_VAR_DIR=str(tmp_path), KEFU_AGENT_AWAY_SECONDS="2"), pytest.raises(ValidationError):
+        Settings()
