@@ -57,7 +57,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     log.info("knowledge base indexed: %d entries", app.state.retriever.size)
     app.state.rasa = RasaClient(settings.rasa_url, timeout_s=settings.rasa_timeout_s)
     # Built once per process (shares the KB's MiniLM); a missing model is trained here, not in a turn.
-    app.state.sentiment = warm_sentiment()
+    warm_sentiment()
     # The models and index are hundreds of thousands of long-lived objects; keeping them out of the
     # collector's full passes removes multi-millisecond pauses from request latency.
     gc.collect()

@@ -48,8 +48,10 @@ def _banking77(embedder: Embedder, *, adapt: bool) -> dict[str, Any]:
 
     def one(shots: int | None, seed: int) -> dict[str, Any]:
         entries, queries = load_banking77(BANKING77, shots=shots, seed=seed)
-        model = adapted_embedder(entries, seed=seed, epochs=ADAPT_EPOCHS) if adapt else embedder
-        return _headline(evaluate(entries, queries, model))
+        if not adapt:
+            return _headline(evaluate(entries, queries, embedder))
+        with adapted_embedder(entries, seed=seed, epochs=ADAPT_EPOCHS) as model:
+            return _headline(evaluate(entries, queries, model))
 
     print(f">> kb: BANKING77, full training set{label}", flush=True)
     full = one(None, 0)

@@ -8,6 +8,9 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -71,23 +74,24 @@ def kb_eval(args: argparse.Namespace) -> int:
     return 0
 
 
-def adapted_embedder(entries: Any, *, seed: int, epochs: int) -> Any:
-    """Fine-tune the shipped model on `entries` (their own variants only) in a temporary folder."""
-    import tempfile
-
+@contextmanager
+def adapted_embedder(entries: Any, *, seed: int, epochs: int) -> Iterator[Any]:
+    """The shipped model fine-tuned on `entries` (their own variants only), in a temporary folder
+    that is removed when the block ends (each copy is ~90 MB)."""
     from rich.progress import Progress
 
     from knowledge_base.adapt import adapt
     from knowledge_base.embedder import Embedder, default_model_path
 
-    out = Path(tempfile.mkdtemp(prefix="kefu-adapted-"))
-    with Progress(console=Console(stderr=True)) as progress:
-        task = progress.add_task("adapting the embedder to the training variants", total=None)
-        adapt(
-            entries, default_model_path(), out, epochs=epochs, seed=seed,
-            progress=lambda step, total: progress.update(task, completed=step, total=total),
-        )  # fmt: skip
-    return Embedder(out)
+    with tempfile.TemporaryDirectory(prefix="kefu-adapted-") as folder:
+        out = Path(folder)
+        with Progress(console=Console(stderr=True)) as progress:
+            task = progress.add_task("adapting the embedder to the training variants", total=None)
+            adapt(
+                entries, default_model_path(), out, epochs=epochs, seed=seed,
+                progress=lambda step, total: progress.update(task, completed=step, total=total),
+            )  # fmt: skip
+        yield Embedder(out)
 
 
 def kb_bench(args: argparse.Namespace) -> int:
@@ -99,10 +103,11 @@ def kb_bench(args: argparse.Namespace) -> int:
     except EvalInputError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    embedder = None
     if args.adapt:
-        embedder = adapted_embedder(entries, seed=args.seed, epochs=args.epochs)
-    report = evaluate(entries, queries, embedder)
+        with adapted_embedder(entries, seed=args.seed, epochs=args.epochs) as embedder:
+            report = evaluate(entries, queries, embedder)
+    else:
+        report = evaluate(entries, queries, None)
     report.update(
         {"dataset": args.dataset, "shots": args.shots, "seed": args.seed, "adapted": bool(args.adapt)}
     )

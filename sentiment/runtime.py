@@ -43,12 +43,11 @@ def rasa_metadata(message: Labelled) -> dict[str, Any]:
     return {"sentiment": message.sentiment_label, "sentiment_score": message.sentiment_score}
 
 
-def warm_sentiment() -> Any:
-    """Build the process's analyser at start-up; None (logged) when it cannot be built."""
+def warm_sentiment() -> None:
+    """Build the process's analyser at start-up (a failure is logged, not raised)."""
     from sentiment.analyser import get_analyser
 
     try:
-        return get_analyser()
+        get_analyser()
     except Exception:  # the API still starts; each turn then logs and goes on without a label
         log.exception("sentiment analyser could not be built")
-        return None
