@@ -75,3 +75,39 @@ def test_lexical_scores_are_scaled_to_the_query_ceiling() -> None:
     assert exact.argmax() == 0
     assert 0.9 <= exact[0] <= 1.0
     assert index.scores("zebra").max() == 0.0
+
+
+def test_a_large_base_retrains_its_classifier_in_the_background(monkeypatch: pytest.MonkeyPatch) -> None:
+    """An edit does not wait for the classifier; searches skip it until the retrained one is in place."""
+    import threading
+
+    import knowledge_base.retriever as retriever_module
+
+    monkeypatch.setattr(retriever_module, "SYNC_CLASSIFIER_TEXTS", 2)
+    built = FaqRetriever(Embedder())
+    docs = [
+        EntryDoc("ship", "How long does delivery take?", "3 days", "en", None, ("delivery time",)),
+        EntryDoc("pay", "Which payment methods do you take?", "Cards", "en", None, ("can i pay by card",)),
+    ]
+    built.build(docs)  # a build fits at once, whatever the size
+    assert built._indexes["en"].classifier is not None
+
+    release = threading.Event()
+    real_fit = retriever_module.EntryClassifier.__init__
+
+    def slow_fit(self: object, *args: object, **kwargs: object) -> None:
+        release.wait(10)
+        real_fit(self, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(retriever_module.EntryClassifier, "__init__", slow_fit)
+    built.upsert(
+        [EntryDoc("pwd", "How do I reset my password?", "Use the link", "en", None, ("forgot password",))]
+    )
+    assert built._indexes["en"].classifier is None  # the edit returned before the fit
+    during = built.search("i forgot my password", language="en")
+    assert during.results[0].faq_id == "pwd"  # dense and lexical signals alone still find it
+    release.set()
+    built.wait_for_background(10)
+    index = built._indexes["en"]
+    assert index.classifier is not None and "pwd" in index.classifier_ids
+    assert built.search("i forgot my password", language="en").results[0].faq_id == "pwd"
