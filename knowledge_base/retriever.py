@@ -18,7 +18,7 @@ from typing import Literal
 import faiss
 import numpy as np
 
-from knowledge_base.embedder import Embedder
+from knowledge_base.embedder import Embedder, one_blas_thread
 from knowledge_base.entry_classifier import DESIGNS, ClassifierDesign, EntryClassifier
 from knowledge_base.lexical import LexicalIndex, tokenize
 from knowledge_base.vector_cache import VectorCache
@@ -44,6 +44,7 @@ CLASSIFIER_CANDIDATES = 20
 # (flat search over 20,000 texts: 2.3 ms with 2 threads, 0.9 ms with 1), and concurrent requests
 # already keep both cores busy.
 faiss.omp_set_num_threads(1)
+one_blas_thread()  # FAISS's, numpy's and scipy's (via scikit-learn) OpenBLAS are loaded by now
 
 
 @dataclass(frozen=True)
@@ -386,10 +387,7 @@ class FaqRetriever:
         counts = np.fromiter((len(index.entry_rows[f]) for f in ranked), dtype=np.int64, count=len(ranked))
         starts = np.concatenate(([0], np.cumsum(counts)[:-1]))
         rows = np.concatenate([index.entry_rows[f] for f in ranked])
-        if index.kind == "flat":  # one product over every text is cheaper than gathering the rows
-            dense = np.maximum.reduceat((index.row_vectors @ qvec[0])[rows], starts)
-        else:
-            dense = np.maximum.reduceat(index.row_vectors[rows] @ qvec[0], starts)
+        dense = np.maximum.reduceat(index.row_vectors[rows] @ qvec[0], starts)
         lexical = np.maximum.reduceat(lex[rows], starts)
         scores = th.dense_weight * np.clip(dense, 0.0, 1.0) + (1 - th.dense_weight) * lexical
         if probs is not None:
