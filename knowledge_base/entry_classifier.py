@@ -106,11 +106,9 @@ class EntryClassifier:
             columns = np.fromiter(counts, dtype=np.int64, count=len(counts))
             weights = (1.0 + np.log(np.fromiter(counts.values(), dtype=np.float64))) * self._idf[columns]
             weights /= np.linalg.norm(weights)
-            logits += weights @ self._coef_ngrams[columns].astype(np.float64)
+            logits += weights.astype(np.float32) @ self._coef_ngrams[columns]
         if self.reads_vectors and vector is not None:
-            logits += (
-                np.asarray(vector, dtype=np.float64) * self.design.embed_scale
-            ) @ self._coef_vector.astype(np.float64)
+            logits += (np.asarray(vector, dtype=np.float32) * self.design.embed_scale) @ self._coef_vector
         logits -= logits.max()
         probs = np.exp(logits)
         probs /= probs.sum()

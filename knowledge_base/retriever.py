@@ -136,8 +136,15 @@ class _LanguageIndex:
     # Every text's vector in lexical-row order: an entry's dense score is the best of its rows.
     row_vectors: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), dtype=np.float32))
     classifier: EntryClassifier | None = None
-    classifier_ids: list[str] = field(default_factory=list)
+    classifier_ids: list[str] = field(default_factory=list)  # the entry at each classifier position
+    classifier_pos: dict[str, int] = field(default_factory=dict)  # and back
     generation: int = 0  # bumped on every change: a background classifier fit for an older one is dropped
+
+
+def _install(index: _LanguageIndex, classifier: EntryClassifier | None, order: list[str]) -> None:
+    """Put a classifier (or none) in place with the entries its positions stand for."""
+    index.classifier, index.classifier_ids = classifier, order
+    index.classifier_pos = {faq_id: pos for pos, faq_id in enumerate(order)}
 
 
 class FaqRetriever:
@@ -307,7 +314,7 @@ class FaqRetriever:
             faq_id: np.asarray([index.lexical_row[d] for d in docs], dtype=np.int64)
             for faq_id, docs in index.entry_docs.items()
         }
-        index.classifier, index.classifier_ids = None, []
+        _install(index, None, [])
         weight = self.thresholds.get(language, Thresholds()).classifier_weight
         max_entries = CLASSIFIER_MAX_ENTRIES.get(language, 0)
         if weight <= 0 or not 2 <= len(index.entries) <= max_entries or len(ids) > CLASSIFIER_MAX_TEXTS:
@@ -323,7 +330,7 @@ class FaqRetriever:
             return EntryClassifier(texts, owners, len(order), vectors=vectors, design=design)
 
         if not background or len(ids) <= SYNC_CLASSIFIER_TEXTS:
-            index.classifier, index.classifier_ids = fit(), order
+            _install(index, fit(), order)
             return
         generation = index.generation
 
@@ -331,14 +338,14 @@ class FaqRetriever:
             classifier = fit()
             with self._lock:
                 if index.generation == generation:
-                    index.classifier, index.classifier_ids = classifier, order
+                    _install(index, classifier, order)
 
         thread = threading.Thread(target=fit_and_install, name=f"kb-classifier-{language}", daemon=True)
-        self._fitting.append(thread)
+        self._fitting = [t for t in self._fitting if t.is_alive()] + [thread]
         thread.start()
 
     def wait_for_background(self, timeout: float | None = None) -> None:
-        """Wait until classifiers being retrained in the background are in place (tests, CLI)."""
+        """Wait until classifiers being retrained in the background are in place (tests)."""
         for thread in list(self._fitting):
             thread.join(timeout)
         self._fitting = [t for t in self._fitting if t.is_alive()]
@@ -391,8 +398,7 @@ class FaqRetriever:
         lexical = np.maximum.reduceat(lex[rows], starts)
         scores = th.dense_weight * np.clip(dense, 0.0, 1.0) + (1 - th.dense_weight) * lexical
         if probs is not None:
-            class_pos = {faq_id: i for i, faq_id in enumerate(index.classifier_ids)}
-            entry_probs = probs[[class_pos[f] for f in ranked]]
+            entry_probs = probs[[index.classifier_pos[f] for f in ranked]]
             scores = (1 - th.classifier_weight) * scores + th.classifier_weight * entry_probs
         scores = scores.astype(np.float32)
         order = np.argsort(-scores, kind="stable")[:k]
