@@ -19,7 +19,8 @@ setup:
 model: setup
 	@$(KEFU) model ensure
 
-# The default sentiment model, trained from sentiment/data/ (cached by content hash under var/models/).
+# The default sentiment model, trained from sentiment/data/ (cached by content hash under var/models/);
+# on the way MiniLM is exported to ONNX once (var/models/onnx/), which chat turns and sentiment use.
 sentiment-model: setup
 	@$(KEFU) sentiment train
 

