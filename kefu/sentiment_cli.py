@@ -12,14 +12,16 @@ from typing import Any
 
 def _train(args: argparse.Namespace) -> int:
     from crm_bridge.config import get_settings
-    from knowledge_base.embedder import shared_embedder
+    from sentiment.encoder import sentence_encoder
     from sentiment.train import ensure_model
 
     started = time.perf_counter()
     model = get_settings().embedding_model or None
+    encoder = sentence_encoder(model)
     path, trained = ensure_model(
-        shared_embedder(model).encode,
+        encoder.encode,
         embedding_model=model,
+        encoder=encoder.name,
         force=args.force,
         progress=lambda line: print(f">> {line}", flush=True),
     )

@@ -15,37 +15,39 @@ from sentiment.model import LABELS, LanguageModel
 from sentiment.types import SentimentError
 
 if TYPE_CHECKING:
-    from knowledge_base.embedder import Embedder
+    from sentiment.encoder import SentenceEncoder
 
 log = logging.getLogger("kefu.sentiment")
 
 
 class DefaultBackend:
-    """MiniLM vectors from the process's shared Embedder, fed with our features to our trained model."""
+    """MiniLM vectors (int8 through ONNX Runtime, see sentiment.encoder), with our features, to our model."""
 
     name = "default"
 
-    def __init__(self, embedder: Embedder, models: dict[str, LanguageModel]) -> None:
-        self.embedder = embedder
+    def __init__(self, encoder: SentenceEncoder, models: dict[str, LanguageModel]) -> None:
+        self.encoder = encoder
         self.models = models
 
     @classmethod
     def load(cls, embedding_model: str | Path | None = None, *, root: Path | None = None) -> DefaultBackend:
-        """Reuse the shared MiniLM; load the cached model, training it first when it is missing."""
-        from knowledge_base.embedder import shared_embedder
+        """Load the cached model for this encoder, training it first when it is missing."""
+        from sentiment.encoder import sentence_encoder
         from sentiment.train import ensure_model, load_models
 
-        embedder = shared_embedder(embedding_model or None)
-        path, trained = ensure_model(embedder.encode, embedding_model=embedding_model, root=root)
+        encoder = sentence_encoder(embedding_model)
+        path, trained = ensure_model(
+            encoder.encode, embedding_model=embedding_model, encoder=encoder.name, root=root
+        )
         if trained:
             log.info("sentiment model was missing and has been trained: %s", path)
-        return cls(embedder, load_models(path))
+        return cls(encoder, load_models(path))
 
     def probabilities(self, texts: list[str], language: str) -> np.ndarray:
         """Per-text probabilities over LABELS."""
         model = self.models[language]
         cleaned = [normalise(t) for t in texts]
-        vectors = self.embedder.encode([t[: MAX_EMBED_CHARS[language]] for t in cleaned])
+        vectors = self.encoder.encode([t[: MAX_EMBED_CHARS[language]] for t in cleaned])
         return model.proba(cleaned, vectors)
 
 

@@ -79,7 +79,32 @@ class LanguageModel:
         """P(negative), P(neutral), P(positive) per text."""
         if self.classifier is None:
             raise RuntimeError("the sentiment model is not trained")
-        raw = self.classifier.predict_proba(self._matrix(texts, vectors, fit=False))
+        raw = _softmax(self._logits(texts, vectors))
         out = np.zeros((len(texts), len(LABELS)), dtype=np.float64)
         out[:, self.classifier.classes_] = raw
         return out
+
+    def _logits(self, texts: list[str], vectors: np.ndarray) -> np.ndarray:
+        """The classifier's decision function, block by block: the same numbers as building the stacked
+        sparse matrix and calling `predict_proba`, without its copies and input checks (about 1 ms of a
+        message's 2 ms outside the embedding)."""
+        assert self.classifier is not None
+        coef, design = self.classifier.coef_, self.design
+        dense = dense_features(texts, self.language)
+        width_v, width_d = vectors.shape[1], dense.shape[1]
+        logits = (vectors * design.embed_weight) @ coef[:, :width_v].T
+        logits += (dense * design.dense_weight) @ coef[:, width_v : width_v + width_d].T
+        offset = width_v + width_d
+        for vectorizer in self.vectorizers:
+            block = vectorizer.transform(texts)
+            logits += np.asarray(block @ coef[:, offset : offset + block.shape[1]].T)
+            offset += block.shape[1]
+        logits = logits + self.classifier.intercept_
+        if logits.shape[1] == 1:  # two classes: sklearn keeps one column for the second class
+            logits = np.hstack([-logits, logits]) / 2
+        return np.asarray(logits, dtype=np.float64)
+
+
+def _softmax(logits: np.ndarray) -> np.ndarray:
+    shifted = np.exp(logits - logits.max(axis=1, keepdims=True))
+    return np.asarray(shifted / shifted.sum(axis=1, keepdims=True))

@@ -24,7 +24,7 @@ PACKAGE = Path(__file__).resolve().parent
 DATA_DIR = PACKAGE / "data"
 LANGUAGES = ("en", "zh")
 # The training code: a change to any of these files is a new model.
-CODE_FILES = ("features.py", "model.py", "train.py", "zh_lexicon.py")
+CODE_FILES = ("encoder.py", "features.py", "model.py", "train.py", "zh_lexicon.py")
 Progress = Callable[[str], None]
 
 
@@ -50,8 +50,11 @@ def load_examples(language: str, data_dir: Path = DATA_DIR) -> list[Example]:
     return examples
 
 
-def cache_key(data_dir: Path = DATA_DIR, embedding_model: str | Path | None = None) -> str:
-    """A hash of the training data, the training code, scikit-learn's version and the embedding model."""
+def cache_key(
+    data_dir: Path = DATA_DIR, embedding_model: str | Path | None = None, encoder: str = "torch"
+) -> str:
+    """A hash of the training data, the training code, scikit-learn's version and the embedding model
+    and runtime (`encoder`: the vectors of int8 ONNX and full-precision torch differ)."""
     digest = hashlib.sha256()
     for language in LANGUAGES:
         digest.update((data_dir / f"{language}.jsonl").read_bytes())
@@ -59,6 +62,8 @@ def cache_key(data_dir: Path = DATA_DIR, embedding_model: str | Path | None = No
         digest.update((PACKAGE / name).read_bytes())
     digest.update(sklearn.__version__.encode())
     digest.update(str(embedding_model or "default").encode())
+    if encoder != "torch":  # keys of torch-trained models stay as they were
+        digest.update(f"encoder:{encoder}".encode())
     return digest.hexdigest()[:16]
 
 
@@ -114,12 +119,13 @@ def ensure_model(
     embed: Callable[[list[str]], np.ndarray],
     *,
     embedding_model: str | Path | None = None,
+    encoder: str = "torch",
     root: Path | None = None,
     force: bool = False,
     progress: Progress | None = None,
 ) -> tuple[Path, bool]:
     """The cached model's path, training it first when missing; (path, trained now?)."""
-    key = cache_key(embedding_model=embedding_model)
+    key = cache_key(embedding_model=embedding_model, encoder=encoder)
     path = model_path(key, root)
     if path.exists() and not force:
         return path, False

@@ -7,6 +7,7 @@ import shutil
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from sentiment.analyser import Analyser
 from sentiment.backends import DefaultBackend
@@ -50,3 +51,41 @@ def test_the_real_backend_loads_what_was_cached(tmp_path: Path) -> None:
     assert files[0].stat().st_mtime_ns == stamp
     assert second.analyse("Thanks, that fixed it!").label == "positive"
     assert first.models.keys() == {"en", "zh"}
+    assert first.encoder.name == "onnx-int8-per-channel"  # ONNX Runtime serves MiniLM here
+    assert files[0].parent.name == cache_key(encoder="onnx-int8-per-channel")
+
+
+def test_each_encoder_has_its_own_model() -> None:
+    assert cache_key(encoder="onnx-int8-per-channel") != cache_key(encoder="torch")
+    assert cache_key(encoder="torch") == cache_key()
+
+
+def test_torch_only_setting_uses_the_shared_embedder(monkeypatch: pytest.MonkeyPatch) -> None:
+    from knowledge_base import embedder as embedder_module
+    from sentiment.encoder import sentence_encoder
+
+    monkeypatch.setenv("KEFU_EMBEDDING_RUNTIME", "torch")
+    monkeypatch.setattr(embedder_module, "_shared", {})  # a fresh shared embedder reads the setting
+    encoder = sentence_encoder()
+    assert encoder.name == "torch"
+    assert encoder.encode(["hello"]).shape == (1, 384)
+
+
+@pytest.mark.parametrize("n_classes", [2, 3])
+def test_scoring_by_hand_equals_sklearn(tmp_path: Path, n_classes: int) -> None:
+    from sentiment.model import LABELS
+    from sentiment.train import load_examples, train_language
+
+    for language in ("en", "zh"):
+        examples = load_examples(language, DATA_DIR)
+        if n_classes == 2:
+            examples = [e for e in examples if e.label != "neutral"]
+        model = train_language(language, examples, fake_embed)
+        texts = ["not bad at all 👍", "太差了，再也不买", "ok", "where is my parcel?"]
+        vectors = fake_embed(texts)
+        assert model.classifier is not None
+        expected = np.zeros((len(texts), len(LABELS)))
+        expected[:, model.classifier.classes_] = model.classifier.predict_proba(
+            model._matrix(texts, vectors, fit=False)
+        )
+        assert np.allclose(model.proba(texts, vectors), expected, atol=1e-9)

@@ -1,0 +1,50 @@
+"""What turns a message into a vector for sentiment: MiniLM with int8 weights through ONNX Runtime.
+
+Sentiment runs on every customer message, so its embedding must be cheap: the int8 copy takes about
+2 ms for a short message on one thread where full-precision torch takes 10. Its vectors are close to
+full precision (cosine 0.99 on average, at least 0.95 over 500 banking questions), and the classifier
+is trained on the same int8 vectors it later sees. Where ONNX Runtime cannot serve the model (another
+pooling, `KEFU_EMBEDDING_RUNTIME=torch`) the process's shared full-precision embedder is used, and the
+cache key keeps the two models apart.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+log = logging.getLogger("kefu.sentiment")
+
+
+@dataclass(frozen=True)
+class SentenceEncoder:
+    """An encode function and the name the trained model's cache key records for it."""
+
+    encode: Callable[[list[str]], np.ndarray]
+    name: str
+
+
+def sentence_encoder(embedding_model: str | Path | None = None) -> SentenceEncoder:
+    """The int8 ONNX encoder of the embedding model where possible, else the shared embedder."""
+    from knowledge_base.embedder import shared_embedder
+    from knowledge_base.onnx_encoder import INT8_NAME, OnnxEncoder, ensure_onnx, plain_mean_pooling
+    from knowledge_base.vector_cache import model_fingerprint
+
+    embedder = shared_embedder(embedding_model or None)
+    if embedder.runtime != "torch":
+        try:
+            if not plain_mean_pooling(embedder.model_path):
+                raise ValueError("the model is not a transformer with mean pooling")
+            path = ensure_onnx(embedder.model_path, model_fingerprint(embedder.model_path), int8=True)
+            # One thread: a short message gains nothing from a second, and the other core is free.
+            encoder = OnnxEncoder(embedder.model_path, path, threads=1)
+            return SentenceEncoder(encoder.encode, f"onnx-{INT8_NAME}")
+        except Exception as exc:  # a missing package or a failed export: the shared embedder still works
+            if embedder.runtime == "onnx":
+                raise
+            log.warning("sentiment embeds with torch: ONNX Runtime not usable (%s)", exc)
+    return SentenceEncoder(embedder.encode, "torch")
