@@ -103,6 +103,8 @@ def write_doc(result: dict[str, Any]) -> None:
             f"{result['measured_at']}, {result['machine']['cpus']} cores, backend `{result['backend']}`; "
             f"TweetEval accuracy {tweeteval['accuracy']}, ChnSentiCorp macro-F1 {chn['macro_f1']}. "
             "The model is trained only on the messages we wrote (`sentiment/data/`); these sets are never "
-            "trained on. Most of the latency is the MiniLM embedding of the message.",
+            "trained on. Most of the latency is the MiniLM embedding of the message, from an int8 ONNX "
+            "copy of the model (`sentiment/encoder.py`); the memory row includes that copy and ONNX "
+            "Runtime's buffers for it.",
         ],
     )
