@@ -177,6 +177,7 @@ class OnnxEncoder:
         self.tokenizer.no_padding()
         self.session = _session(onnx_path, threads or default_threads())
         self.dimension = int(json.loads((model_path / "config.json").read_text())["hidden_size"])
+        self.encode(["warm up"])  # ONNX Runtime's first run allocates and plans: not in a customer's turn
 
     def encode(self, texts: list[str], batch_size: int = 64) -> np.ndarray:
         """Vectors for `texts` in their order; batches of similar length, so little padding is run."""

@@ -48,6 +48,9 @@ def warm_sentiment() -> None:
     from sentiment.analyser import get_analyser
 
     try:
-        get_analyser()
+        analyser = get_analyser()
+        # One message per language: the first real customer message then pays no one-off set-up.
+        analyser.analyse("warm up", "en")
+        analyser.analyse("预热", "zh")
     except Exception:  # the API still starts; each turn then logs and goes on without a label
         log.exception("sentiment analyser could not be built")

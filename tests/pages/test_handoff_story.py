@@ -102,12 +102,16 @@ def test_customer_to_agent_and_back(story_stack: tuple[Stack, str], browser: Bro
         customer.click("#kefu-widget >> .launcher")
         customer.wait_for_function("window.kefuWidget && window.kefuWidget.connected")
         _say(customer, "退货需要多久？")
-        expect(customer.locator("#kefu-widget >> .msg-bot .text").first).to_contain_text("工作日")
+        # The stack's first answer (Rasa's first prediction, the action server's first call) can take
+        # longer than expect()'s own 5 s default, which the context's timeout does not change.
+        expect(customer.locator("#kefu-widget >> .msg-bot .text").first).to_contain_text(
+            "工作日", timeout=30_000
+        )
 
         # ... asks for a human in Chinese, and hears its place in the queue.
         _say(customer, "请帮我转人工")
         banner = customer.locator("#kefu-widget >> .banner")
-        expect(banner).to_contain_text(re.compile(r"您前面还有 \d+ 位"))
+        expect(banner).to_contain_text(re.compile(r"您前面还有 \d+ 位"), timeout=30_000)  # a Rasa turn
         conversation_id = str(customer.evaluate("window.kefuWidget.conversationId"))
 
         # The agent sees it in the queue (pushed over the socket), accepts, and has the packet at once.
