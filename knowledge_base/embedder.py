@@ -107,14 +107,10 @@ class Embedder:
     def _load_onnx(self) -> OnnxEncoder | None:
         if self.runtime == "torch":
             return None
-        from knowledge_base.onnx_encoder import OnnxEncoder, ensure_onnx, plain_mean_pooling
-        from knowledge_base.vector_cache import model_fingerprint
+        from knowledge_base.onnx_encoder import open_encoder
 
         try:
-            if not plain_mean_pooling(self.model_path):
-                raise ValueError("the model is not a transformer with mean pooling")
-            path = ensure_onnx(self.model_path, model_fingerprint(self.model_path))
-            encoder = OnnxEncoder(self.model_path, path)
+            encoder = open_encoder(self.model_path)
         except Exception as exc:  # a missing package, a failed export: torch still works
             if self.runtime == "onnx":
                 raise RuntimeError(f"ONNX Runtime cannot serve {self.model_path}: {exc}") from exc

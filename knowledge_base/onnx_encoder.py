@@ -202,3 +202,13 @@ class OnnxEncoder:
         pooled = (hidden * mask).sum(axis=1) / np.maximum(mask.sum(axis=1), 1e-9)
         norms = np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)
         return (pooled / norms).astype(np.float32)
+
+
+def open_encoder(model_path: Path, *, int8: bool = False, threads: int | None = None) -> OnnxEncoder:
+    """The ONNX Runtime encoder for a model folder, exported on first use; raises when it cannot serve it."""
+    from knowledge_base.vector_cache import model_fingerprint
+
+    if not plain_mean_pooling(model_path):
+        raise ValueError("the model is not a transformer with mean pooling")
+    path = ensure_onnx(model_path, model_fingerprint(model_path), int8=int8)
+    return OnnxEncoder(model_path, path, threads=threads)

@@ -31,17 +31,13 @@ class SentenceEncoder:
 def sentence_encoder(embedding_model: str | Path | None = None) -> SentenceEncoder:
     """The int8 ONNX encoder of the embedding model where possible, else the shared embedder."""
     from knowledge_base.embedder import shared_embedder
-    from knowledge_base.onnx_encoder import INT8_NAME, OnnxEncoder, ensure_onnx, plain_mean_pooling
-    from knowledge_base.vector_cache import model_fingerprint
+    from knowledge_base.onnx_encoder import INT8_NAME, open_encoder
 
     embedder = shared_embedder(embedding_model or None)
     if embedder.runtime != "torch":
         try:
-            if not plain_mean_pooling(embedder.model_path):
-                raise ValueError("the model is not a transformer with mean pooling")
-            path = ensure_onnx(embedder.model_path, model_fingerprint(embedder.model_path), int8=True)
             # One thread: a short message gains nothing from a second, and the other core is free.
-            encoder = OnnxEncoder(embedder.model_path, path, threads=1)
+            encoder = open_encoder(embedder.model_path, int8=True, threads=1)
             return SentenceEncoder(encoder.encode, f"onnx-{INT8_NAME}")
         except Exception as exc:  # a missing package or a failed export: the shared embedder still works
             if embedder.runtime == "onnx":
