@@ -134,8 +134,9 @@ class Embedder:
             return np.zeros((0, self.dimension), dtype=np.float32)
         if len(texts) > RECENT_BATCH:  # bulk work (indexing, evaluation): no point remembering
             return self._encode(texts)
-        # A customer message is embedded by sentiment in the chat turn and again by the FAQ search a
-        # moment later: the second time comes from here (rows are read-only copies of the cache).
+        # The same short messages come again and again ("hi", a suggestion button's question), and with
+        # KEFU_EMBEDDING_RUNTIME=torch sentiment embeds the turn's message here before the FAQ search
+        # does: repeats come from here (rows are read-only copies of the cache).
         with self._recent_lock:
             found = {t: self._recent[t] for t in texts if t in self._recent}
             for text in found:
@@ -166,16 +167,9 @@ class Embedder:
     def _plain_mean_pooling(self) -> bool:
         """Whether the model is a transformer + mean pooling (+ normalisation), as MiniLM is."""
         if self._plain is None:
-            from sentence_transformers.sentence_transformer.modules import Normalize, Pooling, Transformer
+            from knowledge_base.onnx_encoder import plain_mean_pooling
 
-            modules = list(self.model)
-            self._plain = (
-                len(modules) in (2, 3)
-                and isinstance(modules[0], Transformer)
-                and isinstance(modules[1], Pooling)
-                and modules[1].get_config_dict().get("pooling_mode") == "mean"
-                and all(isinstance(m, Normalize) for m in modules[2:])
-            )
+            self._plain = plain_mean_pooling(self.model_path)
         return self._plain
 
     def _encode_few(self, texts: list[str]) -> np.ndarray:

@@ -46,7 +46,7 @@ def plain_mean_pooling(model_path: Path) -> bool:
     except (OSError, ValueError, KeyError, IndexError, TypeError):
         return False
     modes = [key for key, value in pooling.items() if key.startswith("pooling_mode") and value is True]
-    return modes == ["pooling_mode_mean_tokens"] and (model_path / "tokenizer.json").is_file()
+    return modes == ["pooling_mode_mean_tokens"]
 
 
 def max_seq_length(model_path: Path) -> int:
@@ -210,5 +210,7 @@ def open_encoder(model_path: Path, *, int8: bool = False, threads: int | None = 
 
     if not plain_mean_pooling(model_path):
         raise ValueError("the model is not a transformer with mean pooling")
+    if not (model_path / "tokenizer.json").is_file():
+        raise ValueError("the model folder has no tokenizer.json")
     path = ensure_onnx(model_path, model_fingerprint(model_path), int8=int8)
     return OnnxEncoder(model_path, path, threads=threads)
