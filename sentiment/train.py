@@ -36,17 +36,23 @@ class Example:
     label: str
 
 
+def data_files(language: str, data_dir: Path = DATA_DIR) -> list[Path]:
+    """One language's files: `<lang>.jsonl` (chat messages) and any `<lang>_*.jsonl` (e.g. `_voice`:
+    reviews, feedback comments and public posts)."""
+    return [data_dir / f"{language}.jsonl", *sorted(data_dir.glob(f"{language}_*.jsonl"))]
+
+
 def load_examples(language: str, data_dir: Path = DATA_DIR) -> list[Example]:
     """The labelled messages of one language (JSON lines: {"text", "label"})."""
-    path = data_dir / f"{language}.jsonl"
     examples: list[Example] = []
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-        if not line.strip():
-            continue
-        row = json.loads(line)
-        if row.get("label") not in LABELS or not str(row.get("text", "")).strip():
-            raise ValueError(f"{path}:{number}: needs a non-empty text and a label in {LABELS}")
-        examples.append(Example(str(row["text"]), str(row["label"])))
+    for path in data_files(language, data_dir):
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+            if not line.strip():
+                continue
+            row = json.loads(line)
+            if row.get("label") not in LABELS or not str(row.get("text", "")).strip():
+                raise ValueError(f"{path}:{number}: needs a non-empty text and a label in {LABELS}")
+            examples.append(Example(str(row["text"]), str(row["label"])))
     return examples
 
 
@@ -57,7 +63,10 @@ def cache_key(
     and runtime (`encoder`: the vectors of int8 ONNX and full-precision torch differ)."""
     digest = hashlib.sha256()
     for language in LANGUAGES:
-        digest.update((data_dir / f"{language}.jsonl").read_bytes())
+        for path in data_files(language, data_dir):
+            if path.name != f"{language}.jsonl":  # models trained on the first files keep their keys
+                digest.update(path.name.encode())
+            digest.update(path.read_bytes())
     for name in CODE_FILES:
         digest.update((PACKAGE / name).read_bytes())
     digest.update(sklearn.__version__.encode())

@@ -11,7 +11,7 @@ import pytest
 
 from sentiment.analyser import Analyser
 from sentiment.backends import DefaultBackend
-from sentiment.train import DATA_DIR, cache_key, ensure_model, load_models
+from sentiment.train import DATA_DIR, cache_key, ensure_model, load_examples, load_models
 
 
 def fake_embed(texts: list[str]) -> np.ndarray:
@@ -40,6 +40,19 @@ def test_new_data_or_another_embedding_model_is_a_new_key(tmp_path: Path) -> Non
         handle.write('{"text": "The courier was lovely.", "label": "positive"}\n')
     assert cache_key(copy) != cache_key()
     assert cache_key(embedding_model="another") != cache_key()
+
+
+def test_extra_files_of_a_language_are_training_data(tmp_path: Path) -> None:
+    copy = tmp_path / "data"
+    shutil.copytree(DATA_DIR, copy)
+    before = len(load_examples("en", copy))
+    (copy / "en_reviews.jsonl").write_text('{"text": "Five stars, fast.", "label": "positive"}\n')
+    assert len(load_examples("en", copy)) == before + 1
+    assert cache_key(copy) != cache_key()
+    assert "zh_voice.jsonl" in {p.name for p in DATA_DIR.iterdir()}
+    (copy / "en_bad.jsonl").write_text('{"text": "meh", "label": "so-so"}\n')
+    with pytest.raises(ValueError, match=r"en_bad\.jsonl:1"):
+        load_examples("en", copy)
 
 
 def test_the_real_backend_loads_what_was_cached(tmp_path: Path) -> None:
