@@ -21,15 +21,26 @@ def training_inputs() -> list[Path]:
     files = [ROOT / "config.yml", ROOT / "bot" / "domain.yml", ROOT / "requirements" / "rasa.lock"]
     files += sorted((ROOT / "bot" / "data").rglob("*.yml"))
     files += sorted((ROOT / "bot" / "components").rglob("*.py"))
+    files.append(ROOT / "knowledge_base" / "onnx_encoder.py")  # the sentence featurizer's encoder
     return files
 
 
+def sentence_encoder_dir() -> Path:
+    """The int8 MiniLM bundle the NLU pipeline's sentence featurizer trains with (exported once)."""
+    from knowledge_base.embedder import default_model_path
+    from knowledge_base.onnx_encoder import ensure_bundle
+
+    return ensure_bundle(default_model_path())
+
+
 def content_hash() -> str:
-    """Hash of the training inputs' paths and contents."""
+    """Hash of the training inputs' paths and contents, and of the sentence encoder's identity."""
     digest = hashlib.sha256()
     for path in training_inputs():
         digest.update(str(path.relative_to(ROOT)).encode())
         digest.update(path.read_bytes())
+    # The bundle's folder is named by the embedding model's fingerprint: another model, another NLU model.
+    digest.update(sentence_encoder_dir().name.encode())
     return digest.hexdigest()[:16]
 
 
@@ -45,6 +56,8 @@ def rasa_env() -> dict[str, str]:
     env.setdefault("SQLALCHEMY_SILENCE_UBER_WARNING", "1")
     env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     env.setdefault("RASA_TELEMETRY_ENABLED", "false")
+    # Read by bot.components.sentence_embeddings when it trains (a trained model carries its own copy).
+    env.setdefault("KEFU_SENTENCE_ENCODER_DIR", str(sentence_encoder_dir()))
     return env
 
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import shutil
 import threading
 import warnings
 from pathlib import Path
@@ -30,6 +31,10 @@ INPUTS = ("input_ids", "attention_mask", "token_type_ids")
 # The int8 copy's name says how it was quantised: a change of method is a new file (and a new
 # sentiment model, whose cache key records this name).
 INT8_NAME = "int8-per-channel"
+# What a process without the model folder or torch (the Rasa server's featurizer) needs to embed:
+# the int8 graph and the model's tokenizer and settings, side by side in the export folder.
+BUNDLE_GRAPH = f"model-{INT8_NAME}.onnx"
+BUNDLE_FILES = (BUNDLE_GRAPH, "tokenizer.json", "config.json", "sentence_bert_config.json")
 # Tolerance of the check run after every export: ONNX and torch agree to about 1e-7.
 EXPORT_TOLERANCE = 1e-4
 _export_lock = threading.Lock()
@@ -154,6 +159,22 @@ def ensure_onnx(model_path: Path, fingerprint: str, *, int8: bool = False) -> Pa
             if int8 and not out.is_file():
                 quantise(full, out)
     return out
+
+
+def ensure_bundle(model_path: Path) -> Path:
+    """The export folder holding BUNDLE_FILES for this model (exported and copied now if missing)."""
+    from knowledge_base.vector_cache import model_fingerprint
+
+    if not plain_mean_pooling(model_path):
+        raise ValueError("the model is not a transformer with mean pooling")
+    graph = ensure_onnx(model_path, model_fingerprint(model_path), int8=True)
+    for name in BUNDLE_FILES[1:]:
+        target = graph.parent / name
+        if not target.is_file():
+            tmp = target.with_name(f".{name}.{os.getpid()}.tmp")
+            shutil.copyfile(model_path / name, tmp)
+            os.replace(tmp, target)
+    return graph.parent
 
 
 def default_threads() -> int:

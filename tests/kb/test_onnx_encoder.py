@@ -124,3 +124,13 @@ def test_the_runtime_setting_is_checked(monkeypatch: pytest.MonkeyPatch) -> None
         onnx_encoder.default_threads()
     monkeypatch.setenv("KEFU_ONNX_THREADS", "1")
     assert onnx_encoder.default_threads() == 1
+
+
+def test_the_bundle_holds_what_the_rasa_featurizer_reads() -> None:
+    folder = onnx_encoder.ensure_bundle(default_model_path())
+    assert all((folder / name).is_file() for name in onnx_encoder.BUNDLE_FILES)
+    # An encoder built from the bundle alone gives the int8 vectors sentiment uses.
+    from_bundle = onnx_encoder.OnnxEncoder(folder, folder / onnx_encoder.BUNDLE_GRAPH, threads=1)
+    from_model = onnx_encoder.open_encoder(default_model_path(), int8=True, threads=1)
+    texts = ["where is my parcel", "我要退货"]
+    assert np.allclose(from_bundle.encode(texts), from_model.encode(texts), atol=1e-6)
