@@ -11,6 +11,7 @@ COPY pyproject.toml README.md ./
 COPY kefu kefu
 COPY crm_bridge crm_bridge
 COPY knowledge_base knowledge_base
+COPY sentiment sentiment
 COPY actions actions
 RUN pip install --no-cache-dir --no-deps -e . && useradd --create-home kefu && mkdir -p /app/var && chown kefu /app/var
 USER kefu

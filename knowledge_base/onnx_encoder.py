@@ -196,6 +196,7 @@ class OnnxEncoder:
         self.tokenizer = Tokenizer.from_file(str(model_path / "tokenizer.json"))
         self.tokenizer.enable_truncation(max_length=max_seq_length(model_path))
         self.tokenizer.no_padding()
+        self.unknown_token = "[UNK]"
         self.session = _session(onnx_path, threads or default_threads())
         self.dimension = int(json.loads((model_path / "config.json").read_text())["hidden_size"])
         self.encode(["warm up"])  # ONNX Runtime's first run allocates and plans: not in a customer's turn
@@ -208,6 +209,18 @@ class OnnxEncoder:
         for start in range(0, len(order), batch_size):
             rows = order[start : start + batch_size]
             out[rows] = self._run([encodings[i] for i in rows])
+        return out
+
+    def unknown_share(self, texts: list[str]) -> np.ndarray:
+        """Per text, the share of its word pieces the vocabulary does not know (all-MiniLM-L6-v2 knows
+        few Chinese characters: "麻烦了" and "被坑了" are both three [UNK]s, and get the same vector)."""
+        unk = self.tokenizer.token_to_id(self.unknown_token)
+        special = {self.tokenizer.token_to_id(t) for t in ("[CLS]", "[SEP]")} - {None}
+        out = np.zeros(len(texts), dtype=np.float32)
+        for row, encoding in enumerate(self.tokenizer.encode_batch(texts)):
+            pieces = [i for i in encoding.ids if i not in special]
+            if pieces and unk is not None:
+                out[row] = sum(1 for i in pieces if i == unk) / len(pieces)
         return out
 
     def _run(self, encodings: list[Any]) -> np.ndarray:

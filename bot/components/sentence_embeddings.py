@@ -58,8 +58,10 @@ class SentenceEmbeddingFeaturizer(DenseFeaturizer, GraphComponent):
 
     @staticmethod
     def get_default_config() -> dict[str, Any]:
-        """`model_dir`: the bundle (unset: `KEFU_SENTENCE_ENCODER_DIR`); `scale`: the vector's length."""
-        return {**DenseFeaturizer.get_default_config(), "model_dir": None, "scale": 1.0}
+        """`model_dir`: the bundle (unset: `KEFU_SENTENCE_ENCODER_DIR`); `scale`: the vector's length;
+        `max_unknown_share`: above this share of unknown word pieces the vector is all zeros."""
+        defaults = {"model_dir": None, "scale": 1.0, "max_unknown_share": 0.5}
+        return {**DenseFeaturizer.get_default_config(), **defaults}
 
     @classmethod
     def validate_config(cls, config: dict[str, Any]) -> None:
@@ -134,7 +136,12 @@ class SentenceEmbeddingFeaturizer(DenseFeaturizer, GraphComponent):
             assert self._folder is not None
             # One thread: Rasa's server answers one message at a time and the other core serves the API.
             self._encoder = OnnxEncoder(self._folder, self._folder / BUNDLE_GRAPH, threads=1)
-        return self._encoder.encode(texts)
+        vectors = self._encoder.encode(texts)
+        # A vector read mostly from unknown word pieces says nothing about the message (most Chinese
+        # characters are unknown to this English model), yet all such messages look alike: zeros
+        # instead (5-fold macro-F1 0.919 -> 0.921 on our data).
+        vectors[self._encoder.unknown_share(texts) > float(self._config["max_unknown_share"])] = 0.0
+        return vectors
 
     def _featurize(self, messages: list[Message]) -> None:
         with_text = [m for m in messages if m.get(TEXT)]

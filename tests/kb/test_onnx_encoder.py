@@ -134,3 +134,13 @@ def test_the_bundle_holds_what_the_rasa_featurizer_reads() -> None:
     from_model = onnx_encoder.open_encoder(default_model_path(), int8=True, threads=1)
     texts = ["where is my parcel", "我要退货"]
     assert np.allclose(from_bundle.encode(texts), from_model.encode(texts), atol=1e-6)
+
+
+def test_unknown_word_pieces_are_counted() -> None:
+    folder = onnx_encoder.ensure_bundle(default_model_path())
+    encoder = onnx_encoder.OnnxEncoder(folder, folder / onnx_encoder.BUNDLE_GRAPH, threads=1)
+    share = encoder.unknown_share(["where is my parcel", "麻烦了", "cancel订单", ""])
+    assert share[0] == 0.0  # English words are all known
+    assert share[1] == 1.0  # the English model knows none of these characters
+    assert 0.5 < share[2] < 1.0  # one known word, two unknown characters
+    assert share[3] == 0.0  # nothing to count
