@@ -8,6 +8,9 @@ features, 0.888 without the MiniLM vector) and trains in seconds instead of minu
 - per intent, the cosine of the message's vector to the nearest training example of that intent.
   A linear model on the raw vector cannot express "close to one of these examples"; short answers
   ("definitely", "absolutely") live near their neighbours more than near their intent's centre.
+- per intent, the same nearest-example cosine over the word and character counts (log-scaled, unit
+  length). The MiniLM vector is English; this is the nearest-example signal Chinese gets. 5-fold
+  macro-F1 over three seeded splits: 0.919 without it, 0.929 with it.
 The model is kept as plain arrays (no pickle) and scored by hand: softmax of one product.
 """
 
@@ -25,7 +28,7 @@ from rasa.nlu.featurizers.featurizer import Featurizer
 from rasa.shared.nlu.constants import INTENT, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
-from scipy.sparse import csr_matrix, hstack, vstack
+from scipy.sparse import csr_matrix, hstack, issparse, vstack
 
 FILE = "intent_classifier.npz"
 
@@ -35,19 +38,35 @@ def _unit(rows: np.ndarray) -> np.ndarray:
     return rows / np.maximum(norms, 1e-12)
 
 
-def nearest_by_class(
-    queries: np.ndarray, examples: np.ndarray, labels: np.ndarray, n_classes: int, *, skip_self: bool = False
-) -> np.ndarray:
-    """(queries, n_classes): each query's highest cosine to an example of each class (unit vectors in)."""
-    sims = queries @ examples.T
+def lexical_units(counts: csr_matrix) -> csr_matrix:
+    """Count rows as unit vectors of log(1 + count): a long message's repeats do not swamp its cosine."""
+    counts = csr_matrix(counts)
+    data = np.log1p(counts.data.astype(np.float64))
+    rows = np.repeat(np.arange(counts.shape[0]), np.diff(counts.indptr))
+    # Array arithmetic, not sparse .multiply(): this runs on every message, where scipy's overhead dominates.
+    norms = np.sqrt(np.bincount(rows, weights=data * data, minlength=counts.shape[0]))
+    data /= np.maximum(norms, 1e-12)[rows]
+    return csr_matrix((data, counts.indices.copy(), counts.indptr.copy()), shape=counts.shape)
+
+
+def best_by_class(sims: Any, labels: np.ndarray, n_classes: int, *, skip_self: bool = False) -> np.ndarray:
+    """(queries, n_classes): from (queries, examples) similarities, each query's highest one per class."""
+    sims = sims.toarray() if issparse(sims) else np.array(sims)
     if skip_self:  # a training example is not its own neighbour
         np.fill_diagonal(sims, -1.0)
-    out = np.full((len(queries), n_classes), -1.0, dtype=np.float32)
+    out = np.full((sims.shape[0], n_classes), -1.0, dtype=np.float32)
     for c in range(n_classes):
         members = labels == c
         if members.any():
             out[:, c] = sims[:, members].max(axis=1)
     return out
+
+
+def nearest_by_class(
+    queries: np.ndarray, examples: np.ndarray, labels: np.ndarray, n_classes: int, *, skip_self: bool = False
+) -> np.ndarray:
+    """(queries, n_classes): each query's highest cosine to an example of each class (unit rows in)."""
+    return best_by_class(queries @ examples.T, labels, n_classes, skip_self=skip_self)
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=True)
@@ -61,8 +80,12 @@ class SentenceIntentClassifier(IntentClassifier, GraphComponent):
 
     @staticmethod
     def get_default_config() -> dict[str, Any]:
-        """`C`: inverse regularisation; `knn_weight`: scale of the nearest-example cosines."""
-        return {"C": 5.0, "knn_weight": 3.0, "max_iter": 1000, "ranking_length": 10, "random_state": 42}
+        """`C`: inverse regularisation; `knn_weight` / `lexical_knn_weight`: scale of the nearest-example
+        cosines over sentence vectors / over counts."""
+        return {
+            "C": 5.0, "knn_weight": 3.0, "lexical_knn_weight": 3.0, "max_iter": 1000, "ranking_length": 10,
+            "random_state": 42,
+        }  # fmt: skip
 
     @classmethod
     def validate_config(cls, config: dict[str, Any]) -> None:
@@ -79,6 +102,9 @@ class SentenceIntentClassifier(IntentClassifier, GraphComponent):
         self.intercept = np.zeros(0, dtype=np.float64)
         self.examples = np.zeros((0, 0), dtype=np.float32)  # unit sentence vectors of the training set
         self.example_labels = np.zeros(0, dtype=np.int64)
+        self.lexical_examples = csr_matrix((0, 0))  # lexical_units() of the training set's counts
+        self._lexical_t = csr_matrix((0, 0))  # its transpose, kept row-major: 3x faster products
+        self._blocks: list[np.ndarray] = []  # coef split by input, transposed (see _set_weights)
 
     @classmethod
     def create(
@@ -106,9 +132,12 @@ class SentenceIntentClassifier(IntentClassifier, GraphComponent):
             dense.append(np.asarray(dense_feats.features, dtype=np.float32).reshape(-1))
         return vstack(sparse).tocsr(), np.vstack(dense)
 
-    def _matrix(self, sparse: csr_matrix, dense: np.ndarray, near: np.ndarray) -> csr_matrix:
+    def _matrix(
+        self, sparse: csr_matrix, dense: np.ndarray, near: np.ndarray, lexical_near: np.ndarray
+    ) -> csr_matrix:
         knn = float(self.config["knn_weight"]) * near
-        return hstack([sparse, csr_matrix(dense), csr_matrix(knn)]).tocsr()
+        lexical_knn = float(self.config["lexical_knn_weight"]) * lexical_near
+        return hstack([sparse, csr_matrix(dense), csr_matrix(knn), csr_matrix(lexical_knn)]).tocsr()
 
     def train(self, training_data: TrainingData) -> Resource:
         """Fits the regression on every intent example with text and stores it in the model."""
@@ -123,8 +152,11 @@ class SentenceIntentClassifier(IntentClassifier, GraphComponent):
         index = {name: i for i, name in enumerate(self.classes)}
         self.example_labels = np.array([index[n] for n in names], dtype=np.int64)
         self.examples = _unit(dense).astype(np.float32)
-        near = nearest_by_class(
-            self.examples, self.examples, self.example_labels, len(self.classes), skip_self=True
+        self._set_lexical(lexical_units(sparse))
+        n_classes = len(self.classes)
+        near = nearest_by_class(self.examples, self.examples, self.example_labels, n_classes, skip_self=True)
+        lexical_near = best_by_class(
+            self.lexical_examples @ self._lexical_t, self.example_labels, n_classes, skip_self=True
         )
         clf = LogisticRegression(
             C=float(self.config["C"]),
@@ -132,12 +164,12 @@ class SentenceIntentClassifier(IntentClassifier, GraphComponent):
             class_weight="balanced",
             random_state=int(self.config["random_state"]),
         )
-        clf.fit(self._matrix(sparse, dense, near), self.example_labels)
+        clf.fit(self._matrix(sparse, dense, near, lexical_near), self.example_labels)
         coef, intercept = clf.coef_, clf.intercept_
         if len(self.classes) == 2:  # sklearn keeps one row for two classes: make it a softmax pair
             coef = np.vstack([-coef[0] / 2, coef[0] / 2])
             intercept = np.array([-intercept[0] / 2, intercept[0] / 2])
-        self.coef, self.intercept = coef.astype(np.float64), intercept.astype(np.float64)
+        self._set_weights(coef.astype(np.float64), intercept.astype(np.float64))
         with self._model_storage.write_to(self._resource) as folder:
             np.savez(
                 folder / FILE,
@@ -146,6 +178,10 @@ class SentenceIntentClassifier(IntentClassifier, GraphComponent):
                 intercept=self.intercept,
                 examples=self.examples,
                 example_labels=self.example_labels,
+                lexical_data=self.lexical_examples.data,
+                lexical_indices=self.lexical_examples.indices,
+                lexical_indptr=self.lexical_examples.indptr,
+                lexical_shape=np.array(self.lexical_examples.shape),
             )
         return self._resource
 
@@ -165,19 +201,46 @@ class SentenceIntentClassifier(IntentClassifier, GraphComponent):
             np.load(folder / FILE, allow_pickle=False) as stored,
         ):
             self.classes = stored["classes"].astype(object)
-            self.coef, self.intercept = stored["coef"], stored["intercept"]
             self.examples, self.example_labels = stored["examples"], stored["example_labels"]
+            self._set_weights(stored["coef"], stored["intercept"])
+            self._set_lexical(
+                csr_matrix(
+                    (stored["lexical_data"], stored["lexical_indices"], stored["lexical_indptr"]),
+                    shape=tuple(stored["lexical_shape"]),
+                )
+            )
         return self
+
+    def _set_lexical(self, lexical: csr_matrix) -> None:
+        self.lexical_examples, self._lexical_t = lexical, lexical.T.tocsr()
+
+    def _set_weights(self, coef: np.ndarray, intercept: np.ndarray) -> None:
+        """Keeps the weights, and them split by input (counts, vector, two nearest-example blocks):
+        scoring multiplies block by block instead of stacking a sparse row per message."""
+        self.coef, self.intercept = coef, intercept
+        n_classes, n_dense = len(self.classes), self.examples.shape[1]
+        edges = np.cumsum([coef.shape[1] - n_dense - 2 * n_classes, n_dense, n_classes])
+        self._blocks = [np.ascontiguousarray(block.T) for block in np.split(coef, edges, axis=1)]
 
     def probabilities(self, messages: list[Message]) -> np.ndarray:
         """(messages, intents) probabilities, in the order of `self.classes`."""
         return self.scores(*self._parts(messages))
 
     def scores(self, sparse: csr_matrix, dense: np.ndarray) -> np.ndarray:
-        """Probabilities from the features: softmax of one product (what sklearn's predict_proba gives)."""
-        near = nearest_by_class(_unit(dense), self.examples, self.example_labels, len(self.classes))
-        logits = self._matrix(sparse, dense, near) @ self.coef.T + self.intercept
-        logits = np.asarray(logits) - np.asarray(logits).max(axis=1, keepdims=True)
+        """Probabilities from the features: the softmax of `_matrix(...) @ coef.T + intercept` (what
+        sklearn's predict_proba gives), computed block by block."""
+        n_classes = len(self.classes)
+        near = nearest_by_class(_unit(dense), self.examples, self.example_labels, n_classes)
+        lexical_near = best_by_class(lexical_units(sparse) @ self._lexical_t, self.example_labels, n_classes)
+        counts_w, dense_w, near_w, lexical_w = self._blocks
+        logits = (
+            np.asarray(sparse @ counts_w)
+            + dense @ dense_w
+            + float(self.config["knn_weight"]) * near @ near_w
+            + float(self.config["lexical_knn_weight"]) * lexical_near @ lexical_w
+            + self.intercept
+        )
+        logits = logits - logits.max(axis=1, keepdims=True)
         weights = np.exp(logits)
         return weights / weights.sum(axis=1, keepdims=True)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import subprocess
 
 from kefu.model import RASA_BIN, ensure_model, rasa_env
@@ -27,7 +28,7 @@ import json
 import numpy as np
 from scipy.sparse import csr_matrix
 from sklearn.linear_model import LogisticRegression
-from bot.components.intent_classifier import SentenceIntentClassifier, nearest_by_class, _unit
+from bot.components.intent_classifier import SentenceIntentClassifier, lexical_units, nearest_by_class, _unit
 
 rng = np.random.default_rng(0)
 out = {}
@@ -37,29 +38,42 @@ for n_classes in (2, 4):
     labels = np.arange(60) % n_classes
     clf_self = SentenceIntentClassifier.__new__(SentenceIntentClassifier)
     clf_self.config = SentenceIntentClassifier.get_default_config()
-    unit = _unit(dense)
+    unit, lexical = _unit(dense), lexical_units(sparse)
     near = nearest_by_class(unit, unit, labels, n_classes, skip_self=True)
-    X = clf_self._matrix(sparse, dense, near)
+    lexical_near = nearest_by_class(lexical, lexical, labels, n_classes, skip_self=True)
+    X = clf_self._matrix(sparse, dense, near, lexical_near)
     clf = LogisticRegression(C=5.0, max_iter=2000, class_weight="balanced").fit(X, labels)
     coef, intercept = clf.coef_, clf.intercept_
     if n_classes == 2:  # as train() stores it
         coef = np.vstack([-coef[0] / 2, coef[0] / 2])
         intercept = np.array([-intercept[0] / 2, intercept[0] / 2])
-    clf_self.coef, clf_self.intercept = coef, intercept
     clf_self.examples, clf_self.example_labels = unit, labels
+    clf_self._set_lexical(lexical)
     clf_self.classes = np.arange(n_classes).astype(object)
+    clf_self._set_weights(coef, intercept)
     mine = clf_self.scores(sparse, dense)
     # At run time a message is compared with every stored example (none of them is itself).
-    X_run = clf_self._matrix(sparse, dense, nearest_by_class(unit, unit, labels, n_classes))
+    X_run = clf_self._matrix(
+        sparse, dense, nearest_by_class(unit, unit, labels, n_classes),
+        nearest_by_class(lexical, lexical, labels, n_classes),
+    )
     out[str(n_classes)] = float(np.abs(mine - clf.predict_proba(X_run)).max())
 # skip_self: an example's own similarity (1.0) is never its nearest neighbour
 unit = _unit(np.eye(3, dtype=np.float32))
 out["self"] = nearest_by_class(unit, unit, np.array([0, 1, 2]), 3, skip_self=True).max().item()
+# lexical units: log(1 + count), unit length; a repeated word counts less than a new one
+units = lexical_units(csr_matrix(np.array([[3.0, 0.0, 4.0], [0.0, 0.0, 0.0]])))
+out["norm"] = float(np.linalg.norm(units[0].toarray()))
+out["ratio"] = float(units[0, 2] / units[0, 0])
+out["empty"] = float(abs(units[1].toarray()).sum())
 print(json.dumps(out))
 """
     out = _run(script)
     assert out["2"] < 1e-6 and out["4"] < 1e-6
     assert out["self"] < 0.5  # orthogonal vectors: without skip_self the maximum would be 1.0
+    assert abs(out["norm"] - 1.0) < 1e-9
+    assert abs(out["ratio"] - math.log(5) / math.log(4)) < 1e-9  # not 4 / 3: counts are log-scaled
+    assert out["empty"] == 0.0  # a message with no known n-gram has no neighbours, not NaNs
 
 
 def test_the_trained_model_carries_its_sentence_encoder() -> None:
