@@ -1,8 +1,8 @@
 """Rasa NLU component: intents from a logistic regression over the message's counts, its MiniLM
 vector and its closeness to each intent's examples. Runs inside .venv-rasa.
 
-On our ~2,300 examples this beats DIET (5-fold intent macro-F1 about 0.92 against 0.896 with the same
-features, 0.888 without the MiniLM vector) and trains in seconds instead of minutes. Three inputs:
+On our ~2,400 examples this beats DIET (5-fold intent macro-F1 about 0.93 against 0.896 with the same
+features, 0.888 without the MiniLM vector) and trains in seconds instead of minutes. Four inputs:
 - the word and character n-gram counts of the CountVectorsFeaturizers (sparse sentence features);
 - the MiniLM sentence vector of `SentenceEmbeddingFeaturizer` (dense sentence features, scaled there);
 - per intent, the cosine of the message's vector to the nearest training example of that intent.
@@ -11,11 +11,13 @@ features, 0.888 without the MiniLM vector) and trains in seconds instead of minu
 - per intent, the same nearest-example cosine over the word and character counts (log-scaled, unit
   length). The MiniLM vector is English; this is the nearest-example signal Chinese gets. 5-fold
   macro-F1 over three seeded splits: 0.919 without it, 0.929 with it.
-The model is kept as plain arrays (no pickle) and scored by hand: softmax of one product.
+The model is kept as plain arrays (no pickle) and scored by hand, block by block.
 """
 
 from __future__ import annotations
 
+import hashlib
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -40,7 +42,8 @@ def _unit(rows: np.ndarray) -> np.ndarray:
 
 def lexical_units(counts: csr_matrix) -> csr_matrix:
     """Count rows as unit vectors of log(1 + count): a long message's repeats do not swamp its cosine."""
-    counts = csr_matrix(counts)
+    counts = csr_matrix(counts, copy=True)
+    counts.sum_duplicates()  # one entry per n-gram, or its log would be taken piecewise
     data = np.log1p(counts.data.astype(np.float64))
     rows = np.repeat(np.arange(counts.shape[0]), np.diff(counts.indptr))
     # Array arithmetic, not sparse .multiply(): this runs on every message, where scipy's overhead dominates.
@@ -86,6 +89,12 @@ class SentenceIntentClassifier(IntentClassifier, GraphComponent):
             "C": 5.0, "knn_weight": 3.0, "lexical_knn_weight": 3.0, "max_iter": 1000, "ranking_length": 10,
             "random_state": 42,
         }  # fmt: skip
+
+    @classmethod
+    def fingerprint_addon(cls, config: dict[str, Any]) -> str | None:
+        """The whole module: Rasa's training cache fingerprints only the class's own source, and the
+        helpers above it shape the trained arrays too."""
+        return hashlib.sha256(Path(__file__).read_bytes()).hexdigest()
 
     @classmethod
     def validate_config(cls, config: dict[str, Any]) -> None:
@@ -202,13 +211,13 @@ class SentenceIntentClassifier(IntentClassifier, GraphComponent):
         ):
             self.classes = stored["classes"].astype(object)
             self.examples, self.example_labels = stored["examples"], stored["example_labels"]
-            self._set_weights(stored["coef"], stored["intercept"])
             self._set_lexical(
                 csr_matrix(
                     (stored["lexical_data"], stored["lexical_indices"], stored["lexical_indptr"]),
                     shape=tuple(stored["lexical_shape"]),
                 )
             )
+            self._set_weights(stored["coef"], stored["intercept"])
         return self
 
     def _set_lexical(self, lexical: csr_matrix) -> None:
@@ -220,6 +229,11 @@ class SentenceIntentClassifier(IntentClassifier, GraphComponent):
         self.coef, self.intercept = coef, intercept
         n_classes, n_dense = len(self.classes), self.examples.shape[1]
         edges = np.cumsum([coef.shape[1] - n_dense - 2 * n_classes, n_dense, n_classes])
+        if edges[0] != self.lexical_examples.shape[1]:  # set classes, examples and lexical examples first
+            raise ValueError(
+                f"SentenceIntentClassifier: {coef.shape[1]} weights do not fit "
+                f"{self.lexical_examples.shape[1]} counts, a {n_dense}-number vector and {n_classes} intents"
+            )
         self._blocks = [np.ascontiguousarray(block.T) for block in np.split(coef, edges, axis=1)]
 
     def probabilities(self, messages: list[Message]) -> np.ndarray:
