@@ -37,5 +37,5 @@ RUN KEFU_SENTENCE_ENCODER_DIR=/tmp/encoder-bundle \
  && useradd --create-home rasa && chown -R rasa /app
 USER rasa
 EXPOSE 5005
-CMD ["rasa", "run", "--enable-api", "--model", "models/kefu.tar.gz", "--endpoints", "bot/endpoints.yml", \
+CMD ["python", "-m", "bot.rasa_server", "run", "--enable-api", "--model", "models/kefu.tar.gz", "--endpoints", "bot/endpoints.yml", \
      "--credentials", "bot/credentials.yml", "--port", "5005"]

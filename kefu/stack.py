@@ -131,8 +131,9 @@ class Stack:
             "RASA_TRACKER_USER": base.get("RASA_TRACKER_USER", ""),
             "RASA_TRACKER_PASSWORD": base.get("RASA_TRACKER_PASSWORD", ""),
         }
+        # bot.rasa_server is Rasa's command line with a validator for action replies built once.
         rasa_cmd = [
-            str(RASA_BIN), "run", "--enable-api",
+            str(RASA_BIN.parent / "python"), "-m", "bot.rasa_server", "run", "--enable-api",
             "--model", str(model),
             "--endpoints", "bot/endpoints.yml",
             "--credentials", "bot/credentials.yml",
