@@ -4,6 +4,8 @@ Rasa 3.6 checks every reply of the action server with `jsonschema.validate`, whi
 Rasa's response schema itself against the JSON Schema meta-schema, on every call: 22 ms per custom action
 on a slow 2-core machine, 70 % of the Rasa server's time in a scripted conversation. The fix builds the
 validator once and checks each reply with it: the same schema, the same errors, the same message.
+Installing it imports Rasa's action module (and TensorFlow) before Rasa's CLI starts, so even
+`--help` takes a few seconds; nothing else about the command line changes.
 """
 
 from __future__ import annotations

@@ -22,6 +22,9 @@ replies = [
     {"events": "not a list"},
     {"events": [{"no_event_key": 1}]},
     {"responses": "not a list"},
+    # several errors each: the one Rasa reports is jsonschema's best match, not the first found
+    {"events": [{"event": "bogus", "timestamp": "x"}]},
+    {"events": [{"event": "slot"}], "responses": [1]},
 ]
 
 def outcome(check, reply):
@@ -49,6 +52,6 @@ def test_action_replies_are_checked_as_rasa_does() -> None:
     assert out["patched"]
     assert out["after"] == out["before"]
     kinds = [kind for kind, _ in out["after"]]
-    assert kinds == ["ok", "ok", "ok", "error", "error", "error"]
+    assert kinds == ["ok", "ok", "ok", "error", "error", "error", "error", "error"]
     errors = [text for kind, text in out["after"] if kind == "error"]
     assert all("Failed to validate Action server response" in text for text in errors)
