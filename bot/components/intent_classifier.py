@@ -141,12 +141,17 @@ class SentenceIntentClassifier(IntentClassifier, GraphComponent):
             dense.append(np.asarray(dense_feats.features, dtype=np.float32).reshape(-1))
         return vstack(sparse).tocsr(), np.vstack(dense)
 
+    def _inputs(
+        self, sparse: csr_matrix, dense: np.ndarray, near: np.ndarray, lexical_near: np.ndarray
+    ) -> list[Any]:
+        """The regression's input blocks, in the order of its weights (see `_set_weights`)."""
+        knn = float(self.config["knn_weight"]) * near
+        return [sparse, dense, knn, float(self.config["lexical_knn_weight"]) * lexical_near]
+
     def _matrix(
         self, sparse: csr_matrix, dense: np.ndarray, near: np.ndarray, lexical_near: np.ndarray
     ) -> csr_matrix:
-        knn = float(self.config["knn_weight"]) * near
-        lexical_knn = float(self.config["lexical_knn_weight"]) * lexical_near
-        return hstack([sparse, csr_matrix(dense), csr_matrix(knn), csr_matrix(lexical_knn)]).tocsr()
+        return hstack([csr_matrix(b) for b in self._inputs(sparse, dense, near, lexical_near)]).tocsr()
 
     def train(self, training_data: TrainingData) -> Resource:
         """Fits the regression on every intent example with text and stores it in the model."""
@@ -246,14 +251,8 @@ class SentenceIntentClassifier(IntentClassifier, GraphComponent):
         n_classes = len(self.classes)
         near = nearest_by_class(_unit(dense), self.examples, self.example_labels, n_classes)
         lexical_near = best_by_class(lexical_units(sparse) @ self._lexical_t, self.example_labels, n_classes)
-        counts_w, dense_w, near_w, lexical_w = self._blocks
-        logits = (
-            np.asarray(sparse @ counts_w)
-            + dense @ dense_w
-            + float(self.config["knn_weight"]) * near @ near_w
-            + float(self.config["lexical_knn_weight"]) * lexical_near @ lexical_w
-            + self.intercept
-        )
+        inputs = self._inputs(sparse, dense, near, lexical_near)
+        logits = sum((np.asarray(b @ w) for b, w in zip(inputs, self._blocks, strict=True)), self.intercept)
         logits = logits - logits.max(axis=1, keepdims=True)
         weights = np.exp(logits)
         return weights / weights.sum(axis=1, keepdims=True)
