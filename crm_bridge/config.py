@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import fcntl
 import json
+import os
 import secrets
 from functools import lru_cache
 from typing import Literal
@@ -18,11 +20,18 @@ PLACEHOLDERS = {"", "change-me", "changeme", "secret", "dev"}
 def _dev_secret(name: str) -> str:
     """A random secret kept under var/ so a development install survives restarts."""
     path = var_dir() / "secrets.json"
-    stored: dict[str, str] = json.loads(path.read_text()) if path.exists() else {}
-    if name not in stored:
-        stored[name] = secrets.token_urlsafe(32)
-        path.write_text(json.dumps(stored))
-        path.chmod(0o600)
+    # Workers and threads starting together must agree on one secret, and none may read the file
+    # half-written: the first one writes under the lock, by rename, and the others read its value.
+    with (path.parent / "secrets.lock").open("a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        stored: dict[str, str] = json.loads(path.read_text()) if path.exists() else {}
+        if name not in stored:
+            stored[name] = secrets.token_urlsafe(32)
+            fresh = path.with_suffix(".tmp")
+            fresh.touch(mode=0o600)
+            fresh.chmod(0o600)
+            fresh.write_text(json.dumps(stored))
+            os.replace(fresh, path)
     return stored[name]
 
 

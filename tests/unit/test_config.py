@@ -1,3 +1,5 @@
+import json
+
 import pytest
 from pydantic import ValidationError
 
@@ -15,6 +17,23 @@ def test_development_generates_and_keeps_secrets(tmp_path) -> None:
     assert first.secret_key == second.secret_key
     assert first.service_token != first.secret_key
     assert (tmp_path / "secrets.json").stat().st_mode & 0o077 == 0
+
+
+def test_processes_starting_together_share_one_secret(tmp_path) -> None:
+    # Several workers of a fresh development install read or create var/secrets.json at the same time.
+    from concurrent.futures import ThreadPoolExecutor
+
+    from crm_bridge.config import _dev_secret
+
+    names = [f"secret_{i % 8}" for i in range(256)]
+    with kefu_env(KEFU_VAR_DIR=str(tmp_path)), ThreadPoolExecutor(8) as pool:
+        values = list(pool.map(_dev_secret, names))
+    given: dict[str, set[str]] = {}
+    for name, value in zip(names, values, strict=True):
+        given.setdefault(name, set()).add(value)
+    assert all(len(v) == 1 for v in given.values()), "a secret changed while others were being created"
+    stored = json.loads((tmp_path / "secrets.json").read_text())
+    assert stored == {name: next(iter(v)) for name, v in given.items()}
 
 
 def test_production_refuses_placeholder_secrets(tmp_path) -> None:
