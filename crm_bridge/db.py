@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Annotated, Any
@@ -51,8 +52,11 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
 
 
-def make_engine(url: str) -> Engine:
-    """An engine for `url`; SQLite gets WAL, foreign keys and a busy timeout."""
+def make_engine(url: str, *, autocommit: bool = False) -> Engine:
+    """An engine for `url`; SQLite gets WAL, foreign keys and a busy timeout.
+
+    `autocommit` (PostgreSQL): every statement stands alone, for sessions that only read.
+    """
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
 
@@ -66,6 +70,12 @@ def make_engine(url: str) -> Engine:
 
         return engine
     # No pre-ping: it costs a round trip on every checkout; recycling covers server-side timeouts.
+    if autocommit:
+        # Its own, smaller pool: switching a shared pool's connections in and out of autocommit on every
+        # checkout costs more than the lookup's own ORM work.
+        return create_engine(
+            url, pool_recycle=1800, pool_size=5, max_overflow=15, isolation_level="AUTOCOMMIT"
+        )
     return create_engine(url, pool_recycle=1800, pool_size=10, max_overflow=20)
 
 
@@ -79,6 +89,29 @@ def get_engine() -> Engine:
 def get_sessionmaker() -> sessionmaker[Session]:
     """Session factory bound to the process-wide engine."""
     return sessionmaker(get_engine(), expire_on_commit=False)
+
+
+@lru_cache
+def get_read_engine() -> Engine:
+    """The engine for read-only sessions: on PostgreSQL an autocommit one, so a lookup is one round trip."""
+    engine = get_engine()
+    if engine.dialect.name != "postgresql":
+        return engine  # SQLite's driver opens no transaction for a SELECT
+    # A transaction costs a BEGIN and a ROLLBACK round trip around each lookup's one SELECT.
+    return make_engine(get_settings().database_url, autocommit=True)
+
+
+@lru_cache
+def get_read_sessionmaker() -> sessionmaker[Session]:
+    """Session factory for reads only (see `get_read_engine`)."""
+    return sessionmaker(get_read_engine(), expire_on_commit=False)
+
+
+@contextmanager
+def read_session() -> Iterator[Session]:
+    """A session for reading only (it never commits; on PostgreSQL each statement stands alone)."""
+    with get_read_sessionmaker()() as session:
+        yield session
 
 
 def get_db() -> Iterator[Session]:

@@ -18,6 +18,8 @@ def clear_caches() -> None:
     config.get_settings.cache_clear()
     db.get_engine.cache_clear()
     db.get_sessionmaker.cache_clear()
+    db.get_read_engine.cache_clear()
+    db.get_read_sessionmaker.cache_clear()
 
 
 @contextmanager

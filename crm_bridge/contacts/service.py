@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, or_, select, update
+from sqlalchemy import ColumnElement, Select, String, bindparam, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload, selectinload
 
@@ -67,24 +68,45 @@ def update_fields(session: Session, *, contact: Contact, changes: dict[str, Any]
 
 def search_query(
     q: str | None, *, include_merged: bool = False, email: str | None = None, phone: str | None = None
-) -> Select[Any]:
+) -> tuple[Select[Any], dict[str, Any]]:
     """Contacts whose name, email or phone contains `q` (case-insensitive), or with exactly this
-    email / E.164 phone (indexed lookups), newest first."""
+    email / E.164 phone (indexed lookups), newest first: the statement and its bound values."""
+    values: dict[str, Any] = {}
+    if email:
+        values["email"] = email.strip().lower()
+    if phone:
+        values["phone"] = phone
+    if q and q.strip():
+        term = q.strip()
+        values["like"] = f"%{term.lower()}%"
+        digits = "".join(ch for ch in term if ch.isdigit())
+        if len(digits) >= 3:
+            values["digits"] = digits
+    stmt = _search_statement(
+        include_merged, "email" in values, "phone" in values, "like" in values, "digits" in values
+    )
+    return stmt, values
+
+
+@lru_cache(maxsize=32)
+def _search_statement(
+    include_merged: bool, by_email: bool, by_phone: bool, by_text: bool, by_digits: bool
+) -> Select[Any]:
+    # One statement per combination of filters, its values bound at execution: built once, so SQLAlchemy
+    # neither rebuilds it nor recomputes its cache key on every lookup (see pagination._paged).
     # Joined, not select-in: one round trip for the common single-contact lookup.
     stmt = select(Contact).options(joinedload(Contact.identities)).order_by(Contact.id.desc())
     if not include_merged:
         stmt = stmt.where(Contact.merged_into_id.is_(None))
-    if email:
-        stmt = stmt.where(Contact.email == email.strip().lower())
-    if phone:
-        stmt = stmt.where(Contact.phone == phone)
-    if q and q.strip():
-        term = q.strip()
-        digits = "".join(ch for ch in term if ch.isdigit())
-        like = f"%{term.lower()}%"
+    if by_email:
+        stmt = stmt.where(Contact.email == bindparam("email"))
+    if by_phone:
+        stmt = stmt.where(Contact.phone == bindparam("phone"))
+    if by_text:
+        like = bindparam("like", type_=String())
         clauses: list[ColumnElement[bool]] = [Contact.name.ilike(like), Contact.email.ilike(like)]
-        if len(digits) >= 3:
-            clauses.append(Contact.phone.contains(digits))
+        if by_digits:
+            clauses.append(Contact.phone.contains(bindparam("digits")))
         stmt = stmt.where(or_(*clauses))
     return stmt
 

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Response
+from pydantic import TypeAdapter
+from sqlalchemy.orm import Session
 
 from crm_bridge import sync
 from crm_bridge.auth import Principal, require_role
@@ -20,6 +22,7 @@ from crm_bridge.contacts.schemas import (
 from crm_bridge.db import DbSession
 from crm_bridge.errors import Invalid
 from crm_bridge.pagination import Page, PageParams, page_params, paginate
+from crm_bridge.reads import read_json
 from crm_bridge.users.models import Role
 
 router = APIRouter(prefix="/api/v1/contacts", tags=["contacts"])
@@ -27,10 +30,13 @@ Agent = Annotated[Principal, require_role(Role.agent, allow_service=True)]
 Admin = Annotated[Principal, require_role(Role.admin)]
 
 
+_CONTACT_PAGE = TypeAdapter(Page[ContactRead])
+_CONTACT = TypeAdapter(ContactRead)
+
+
 @router.get("", response_model=Page[ContactRead])
-def list_contacts(
+async def list_contacts(
     _: Agent,
-    session: DbSession,
     page: Annotated[PageParams, Depends(page_params)],
     q: Annotated[str | None, Query(max_length=200, description="part of a name, email or phone")] = None,
     email: Annotated[str | None, Query(max_length=320, description="exact email (indexed)")] = None,
@@ -38,15 +44,19 @@ def list_contacts(
         str | None, Query(max_length=40, description="exact phone, any format (indexed)")
     ] = None,
     include_merged: bool = False,
-) -> dict[str, Any]:
+) -> Response:
     """Search contacts by part of a name, email or phone, or look one up by exact email or phone."""
     try:
         normalised = normalise_phone(phone)
     except ValueError as exc:
         raise Invalid(str(exc), details=[{"loc": ["query", "phone"], "msg": str(exc)}]) from exc
-    stmt = service.search_query(q, include_merged=include_merged, email=email, phone=normalised)
-    items, total = paginate(session, stmt, page)
-    return {"items": items, "total": total}
+    stmt, values = service.search_query(q, include_merged=include_merged, email=email, phone=normalised)
+
+    def query(session: Session) -> dict[str, Any]:
+        items, total = paginate(session, stmt, page, values)
+        return {"items": items, "total": total}
+
+    return await read_json(_CONTACT_PAGE, query)
 
 
 @router.post("", response_model=ContactRead, status_code=201)
@@ -59,9 +69,9 @@ def create_contact(body: ContactCreate, _: Agent, session: DbSession) -> Contact
 
 
 @router.get("/{contact_id}", response_model=ContactRead)
-def get_contact(contact_id: int, _: Agent, session: DbSession) -> Contact:
+async def get_contact(contact_id: int, _: Agent) -> Response:
     """One contact with its channel identities."""
-    return service.get_or_raise(session, contact_id)
+    return await read_json(_CONTACT, lambda session: service.get_or_raise(session, contact_id))
 
 
 @router.patch("/{contact_id}", response_model=ContactRead)

@@ -85,11 +85,11 @@ class PageRoute(APIRoute):
         return guarded
 
 
-async def page_admin(request: Request, session: DbSession) -> Principal:
+async def page_admin(request: Request) -> Principal:
     """The logged-in admin (from the session cookie); NeedLogin or NotAdmin otherwise."""
     target = request.url.path
     try:
-        principal = await current_principal(request, session, None)
+        principal = await current_principal(request, None)
     except HTTPException as exc:
         raise NeedLogin(target) from exc
     if not principal.is_admin:
@@ -100,10 +100,10 @@ async def page_admin(request: Request, session: DbSession) -> Principal:
 PageAdmin = Annotated[Principal, Depends(page_admin)]
 
 
-async def page_agent(request: Request, session: DbSession) -> Principal:
+async def page_agent(request: Request) -> Principal:
     """The logged-in agent or admin (the agent console); NeedLogin otherwise."""
     try:
-        principal = await current_principal(request, session, None)
+        principal = await current_principal(request, None)
     except HTTPException as exc:
         raise NeedLogin(request.url.path) from exc
     if principal.role is None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 
 import jwt
@@ -9,6 +10,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
+from crm_bridge.config import get_settings
 from crm_bridge.users import service
 from crm_bridge.users.models import Role
 
@@ -71,6 +73,25 @@ def test_forged_or_expired_token_is_401(client: TestClient, session: Session) ->
     assert fresh.get("/api/v1/users", headers={"Authorization": f"Bearer {forged}"}).status_code == 401
     expired = jwt.encode({"sub": "1", "exp": 1}, "x", algorithm="HS256")
     assert fresh.get("/api/v1/users", headers={"Authorization": f"Bearer {expired}"}).status_code == 401
+
+
+def test_a_token_already_verified_is_refused_once_it_expires(client: TestClient, session: Session) -> None:
+    # The signature check is remembered per token; the expiry must still count on every request.
+    user = service.get_by_username(session, _make_user(session, Role.admin))
+    assert user is not None
+    expires = int(time.time()) + 2
+    token = jwt.encode(
+        {"sub": str(user.id), "role": "admin", "exp": expires, "typ": "access"},
+        get_settings().secret_key,
+        algorithm="HS256",
+    )
+    headers = {"Authorization": f"Bearer {token}"}
+    assert client.get("/api/v1/users", headers=headers).status_code == 200
+    assert client.get("/api/v1/users", headers=headers).status_code == 200
+    time.sleep(max(0.0, expires - time.time()) + 0.1)
+    refused = client.get("/api/v1/users", headers=headers)
+    assert refused.status_code == 401
+    assert refused.json()["error"]["message"] == "invalid or expired token"
 
 
 def test_agent_gets_403_on_admin_routes(client: TestClient, session: Session) -> None:

@@ -8,6 +8,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from crm_bridge.contacts.models import Contact, ContactIdentity
+from crm_bridge.contacts.schemas import ContactRead
 from crm_bridge.conversations.models import Message, MessageRole
 
 
@@ -54,6 +56,27 @@ def test_search_update_and_get(agent_client: tuple[TestClient, int]) -> None:
     exact = api.get("/api/v1/contacts", params={"email": f"{tag.upper()}@EXAMPLE.com".lower()}).json()
     assert [c["id"] for c in exact["items"]] == [created["id"]]
     assert api.get("/api/v1/contacts", params={"phone": "12"}).status_code == 422
+
+
+def test_lookup_json_is_the_response_model(
+    client: TestClient, agent_client: tuple[TestClient, int], session: Session
+) -> None:
+    api, _ = agent_client
+    external = f"widget-{uuid.uuid4().hex[:8]}"
+    client.post("/api/v1/chat", json={"user_id": external, "text": "hi"})
+    [found] = session.scalars(
+        select(Contact).join(ContactIdentity).where(ContactIdentity.external_id == external)
+    ).all()
+    expected = ContactRead.model_validate(found).model_dump(mode="json")
+    assert expected["identities"] == [{"channel": "api", "external_id": external}]
+    one = api.get(f"/api/v1/contacts/{found.id}")
+    assert one.headers["content-type"] == "application/json"
+    assert one.json() == expected
+    listed = api.get("/api/v1/contacts", params={"limit": 500}).json()
+    assert expected in listed["items"]
+    missing = api.get("/api/v1/contacts/99999999")
+    assert missing.status_code == 404
+    assert missing.json()["error"]["message"] == "contact 99999999 not found"
 
 
 def test_chat_identity_becomes_a_contact(client: TestClient, agent_client: tuple[TestClient, int]) -> None:
