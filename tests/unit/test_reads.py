@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from crm_bridge.errors import NotFound
 from crm_bridge.reads import READ_THREADS, read_json
-from tests.helpers import kefu_env, sqlite_url
+from tests.helpers import kefu_env, run_async, sqlite_url
 
 
 def test_reads_run_in_a_few_threads_off_the_loop(tmp_path: Path) -> None:
@@ -39,7 +39,7 @@ def test_reads_run_in_a_few_threads_off_the_loop(tmp_path: Path) -> None:
         return [bytes(r.body) for r in responses]
 
     with kefu_env(DATABASE_URL=sqlite_url(tmp_path)):
-        bodies = asyncio.run(main())
+        bodies = run_async(main())
     assert bodies == [b'{"one":1}'] * 8
     assert peak == READ_THREADS
 
@@ -49,4 +49,4 @@ def test_a_query_error_reaches_the_caller(tmp_path: Path) -> None:
         raise NotFound("contact 7 not found")
 
     with kefu_env(DATABASE_URL=sqlite_url(tmp_path)), pytest.raises(NotFound, match="contact 7"):
-        asyncio.run(read_json(TypeAdapter(dict[str, int]), query))
+        run_async(read_json(TypeAdapter(dict[str, int]), query))
