@@ -30,7 +30,10 @@ def _dev_secret(name: str) -> str:
             fresh = path.with_suffix(".tmp")
             fresh.touch(mode=0o600)
             fresh.chmod(0o600)
-            fresh.write_text(json.dumps(stored))
+            with fresh.open("w") as out:
+                out.write(json.dumps(stored))
+                out.flush()
+                os.fsync(out.fileno())  # renamed over the old file only once it is on disk
             os.replace(fresh, path)
     return stored[name]
 

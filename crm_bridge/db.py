@@ -71,10 +71,11 @@ def make_engine(url: str, *, autocommit: bool = False) -> Engine:
         return engine
     # No pre-ping: it costs a round trip on every checkout; recycling covers server-side timeouts.
     if autocommit:
-        # Its own, smaller pool: switching a shared pool's connections in and out of autocommit on every
-        # checkout costs more than the lookup's own ORM work.
+        # Its own pool: switching a shared pool's connections in and out of autocommit on every checkout
+        # costs more than the lookup's own ORM work. Small: two lookup threads (reads.READ_THREADS),
+        # text searches and the odd account read.
         return create_engine(
-            url, pool_recycle=1800, pool_size=5, max_overflow=15, isolation_level="AUTOCOMMIT"
+            url, pool_recycle=1800, pool_size=3, max_overflow=5, isolation_level="AUTOCOMMIT"
         )
     return create_engine(url, pool_recycle=1800, pool_size=10, max_overflow=20)
 

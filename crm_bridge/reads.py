@@ -30,20 +30,24 @@ def _limiter() -> CapacityLimiter:
     return limiter
 
 
-async def read_json(adapter: TypeAdapter[Any], query: Callable[[Session], Any]) -> Response:
+async def read_json(
+    adapter: TypeAdapter[Any], query: Callable[[Session], Any], *, indexed: bool = True
+) -> Response:
     """`query`'s result in a read-only session, answered as `adapter`'s JSON, all in one worker thread.
 
     A sync route with a session dependency hops between the event loop and the thread pool four times
     (session open, handler, response check, session close); under load each hop waits its turn for
-    the interpreter, and on a lookup those waits were most of the latency. At most `READ_THREADS` run
-    at once; the rest wait on the event loop. The response is built from the same model, so its JSON
-    is what FastAPI's `response_model` would give.
+    the interpreter, and on a lookup those waits were most of the latency. An `indexed` query (answered
+    in milliseconds) waits for one of the `READ_THREADS`; anything that may scan a table runs in the
+    general thread pool, so that a slow search never holds up lookups. The response is built from the
+    same model, with FastAPI's aliases, so its JSON is what `response_model` would give.
     """
 
     def work() -> bytes:
         with read_session() as session:
             # Validated inside the session: lazy attributes still load.
-            return adapter.dump_json(adapter.validate_python(query(session), from_attributes=True))
+            value = adapter.validate_python(query(session), from_attributes=True)
+            return adapter.dump_json(value, by_alias=True)
 
-    body = await anyio.to_thread.run_sync(work, limiter=_limiter())
+    body = await anyio.to_thread.run_sync(work, limiter=_limiter() if indexed else None)
     return Response(body, media_type="application/json")

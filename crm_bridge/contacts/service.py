@@ -39,7 +39,8 @@ def resolve_identity(session: Session, *, channel: str, external_id: str, langua
 
 def get_or_raise(session: Session, contact_id: int) -> Contact:
     """The contact with this id, or NotFound."""
-    contact = session.get(Contact, contact_id, options=[selectinload(Contact.identities)])
+    # Joined: one round trip with the identities (lookups by id run in autocommit, statement by statement).
+    contact = session.get(Contact, contact_id, options=[joinedload(Contact.identities)])
     if contact is None:
         raise NotFound(f"contact {contact_id} not found")
     return contact

@@ -56,7 +56,8 @@ async def list_contacts(
         items, total = paginate(session, stmt, page, values)
         return {"items": items, "total": total}
 
-    return await read_json(_CONTACT_PAGE, query)
+    # A text search may scan every contact; exact email / phone lookups use their indexes.
+    return await read_json(_CONTACT_PAGE, query, indexed=not (q and q.strip()))
 
 
 @router.post("", response_model=ContactRead, status_code=201)

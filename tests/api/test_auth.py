@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from crm_bridge.config import get_settings
 from crm_bridge.users import service
 from crm_bridge.users.models import Role
+from tests.helpers import kefu_env
 
 
 def _make_user(session: Session, role: Role, password: str = "correct horse battery") -> str:
@@ -92,6 +93,17 @@ def test_a_token_already_verified_is_refused_once_it_expires(client: TestClient,
     refused = client.get("/api/v1/users", headers=headers)
     assert refused.status_code == 401
     assert refused.json()["error"]["message"] == "invalid or expired token"
+
+
+def test_a_remembered_token_counts_only_under_the_key_that_signed_it(
+    client: TestClient, session: Session
+) -> None:
+    token = _login(client, _make_user(session, Role.admin))
+    headers = {"Authorization": f"Bearer {token}"}
+    assert client.get("/api/v1/users", headers=headers).status_code == 200  # verified and remembered
+    with kefu_env(KEFU_SECRET_KEY="a-rotated-secret-key-of-at-least-32-characters"):
+        assert client.get("/api/v1/users", headers=headers).status_code == 401
+    assert client.get("/api/v1/users", headers=headers).status_code == 200
 
 
 def test_agent_gets_403_on_admin_routes(client: TestClient, session: Session) -> None:

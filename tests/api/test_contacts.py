@@ -58,6 +58,25 @@ def test_search_update_and_get(agent_client: tuple[TestClient, int]) -> None:
     assert api.get("/api/v1/contacts", params={"phone": "12"}).status_code == 422
 
 
+def test_search_pages_count_every_match(agent_client: tuple[TestClient, int]) -> None:
+    # Past a full first page the total comes from a COUNT over the same filtered search.
+    api, _ = agent_client
+    tag = uuid.uuid4().hex[:8]
+    made = [
+        api.post(
+            "/api/v1/contacts", json={"name": f"Paged {tag} {i}", "email": f"p{i}-{tag}@example.com"}
+        ).json()["id"]
+        for i in range(3)
+    ]
+    first = api.get("/api/v1/contacts", params={"q": tag, "limit": 2}).json()
+    assert first["total"] == 3
+    assert [c["id"] for c in first["items"]] == made[::-1][:2]  # newest first
+    rest = api.get("/api/v1/contacts", params={"q": tag, "limit": 2, "offset": 2}).json()
+    assert rest["total"] == 3
+    assert [c["id"] for c in rest["items"]] == [made[0]]
+    assert api.get("/api/v1/contacts", params={"q": tag.upper(), "offset": 1}).json()["total"] == 3
+
+
 def test_lookup_json_is_the_response_model(
     client: TestClient, agent_client: tuple[TestClient, int], session: Session
 ) -> None:
@@ -108,6 +127,10 @@ def test_merge_moves_identities_conversations_and_tickets(
     assert api.get(f"/api/v1/tickets/{ticket['number']}").json()["contact_id"] == target["id"]
     old = api.get(f"/api/v1/contacts/{source['id']}").json()
     assert old["merged_into_id"] == target["id"]  # history kept
+    listed = api.get("/api/v1/contacts", params={"limit": 500}).json()["items"]
+    assert source["id"] not in [c["id"] for c in listed]  # merged contacts are hidden from lists…
+    with_merged = api.get("/api/v1/contacts", params={"limit": 500, "include_merged": True}).json()
+    assert source["id"] in [c["id"] for c in with_merged["items"]]  # …unless asked for
     # the chat identity now resolves to the target: the same conversation continues
     again = client.post("/api/v1/chat", json={"user_id": user, "text": "again"}).json()
     assert again["conversation_id"] == conversation

@@ -17,7 +17,9 @@ from crm_bridge.reads import READ_THREADS, read_json
 from tests.helpers import kefu_env, run_async, sqlite_url
 
 
-def test_reads_run_in_a_few_threads_off_the_loop(tmp_path: Path) -> None:
+@pytest.mark.parametrize("indexed", [True, False])
+def test_reads_run_in_a_few_threads_off_the_loop(tmp_path: Path, indexed: bool) -> None:
+    # Indexed lookups share READ_THREADS; scans use the general pool, so they never hold lookups up.
     running, peak, threads = 0, 0, set()
     lock = threading.Lock()
 
@@ -34,14 +36,18 @@ def test_reads_run_in_a_few_threads_off_the_loop(tmp_path: Path) -> None:
 
     async def main() -> list[bytes]:
         loop_thread = threading.get_ident()
-        responses = await asyncio.gather(*(read_json(TypeAdapter(dict[str, int]), query) for _ in range(8)))
+        adapter = TypeAdapter(dict[str, int])
+        responses = await asyncio.gather(*(read_json(adapter, query, indexed=indexed) for _ in range(8)))
         assert loop_thread not in threads
         return [bytes(r.body) for r in responses]
 
     with kefu_env(DATABASE_URL=sqlite_url(tmp_path)):
         bodies = run_async(main())
     assert bodies == [b'{"one":1}'] * 8
-    assert peak == READ_THREADS
+    if indexed:
+        assert peak == READ_THREADS
+    else:
+        assert peak > READ_THREADS
 
 
 def test_a_query_error_reaches_the_caller(tmp_path: Path) -> None:
