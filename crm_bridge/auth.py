@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import hmac
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Annotated, Any
+from typing import Annotated, Any, Generic, TypeVar
 
 import jwt
 from fastapi import Depends, HTTPException, Request, Response, status
@@ -19,6 +20,8 @@ from crm_bridge.db import read_session, utcnow
 from crm_bridge.users.models import Role, User
 
 SESSION_COOKIE = "kefu_session"
+K = TypeVar("K")
+V = TypeVar("V")
 _ALGORITHM = "HS256"
 _bearer = HTTPBearer(auto_error=False)
 
@@ -91,7 +94,7 @@ async def current_principal(
     settings = get_settings()
     if hmac.compare_digest(token.encode(), settings.service_token.encode()):
         return Principal(kind="service")
-    user_id = _verified_tokens.get(settings.secret_key, token)
+    user_id = _verified_tokens.get((settings.secret_key, token))
     if user_id is None:
         try:
             claims = jwt.decode(token, settings.secret_key, algorithms=[_ALGORITHM])
@@ -99,70 +102,46 @@ async def current_principal(
         except (jwt.PyJWTError, KeyError, ValueError) as exc:
             raise _unauthorized("invalid or expired token") from exc
         if isinstance(claims.get("exp"), int | float):
-            _verified_tokens.put(settings.secret_key, token, user_id, float(claims["exp"]))
+            _verified_tokens.put((settings.secret_key, token), user_id, float(claims["exp"]))
     principal = _account_cache.get(user_id)
     if principal is None:
         principal = await run_in_threadpool(_load_principal, user_id)  # the database is read off the loop
         if principal is None:
             raise _unauthorized("account disabled or removed")
-        _account_cache.put(user_id, principal)
+        _account_cache.put(user_id, principal, time.monotonic() + ACCOUNT_TTL)
     return principal
 
 
-class _AccountCache:
-    """Accounts read in the last few seconds, per process.
+class _Expiring(Generic[K, V]):
+    """Entries that stop counting at their own deadline on `clock`; at most 10,000, then cleared."""
 
-    The account is re-read at most every TTL seconds, so deactivation and role changes apply within
-    that time without a database round trip on every request.
-    """
+    def __init__(self, clock: Callable[[], float]) -> None:
+        self._clock = clock
+        self._entries: dict[K, tuple[float, V]] = {}
 
-    TTL = 2.0
-
-    def __init__(self) -> None:
-        self._entries: dict[int, tuple[float, Principal]] = {}
-
-    def get(self, user_id: int) -> Principal | None:
-        entry = self._entries.get(user_id)
-        if entry is None or time.monotonic() - entry[0] > self.TTL:
+    def get(self, key: K) -> V | None:
+        entry = self._entries.get(key)
+        if entry is None or self._clock() >= entry[0]:
             return None
         return entry[1]
 
-    def put(self, user_id: int, principal: Principal) -> None:
+    def put(self, key: K, value: V, until: float) -> None:
         if len(self._entries) > 10_000:
             self._entries.clear()
-        self._entries[user_id] = (time.monotonic(), principal)
+        self._entries[key] = (until, value)
 
-    def forget(self, user_id: int) -> None:
-        self._entries.pop(user_id, None)
-
-
-_account_cache = _AccountCache()
+    def forget(self, key: K) -> None:
+        self._entries.pop(key, None)
 
 
-class _VerifiedTokens:
-    """Tokens whose signature this process has checked, with their user and expiry.
-
-    A client sends the same token with every request; checking its signature and decoding it again
-    each time was a tenth of a contact lookup's time. Expiry is still checked on every use, and an
-    entry only counts under the key that verified it.
-    """
-
-    def __init__(self) -> None:
-        self._entries: dict[tuple[str, str], tuple[int, float]] = {}
-
-    def get(self, key: str, token: str) -> int | None:
-        entry = self._entries.get((key, token))
-        if entry is None or time.time() >= entry[1]:
-            return None
-        return entry[0]
-
-    def put(self, key: str, token: str, user_id: int, expires_at: float) -> None:
-        if len(self._entries) > 10_000:
-            self._entries.clear()
-        self._entries[(key, token)] = (user_id, expires_at)
-
-
-_verified_tokens = _VerifiedTokens()
+# Accounts read in the last ACCOUNT_TTL seconds, per process: deactivation and role changes apply
+# within that time without a database round trip on every request.
+ACCOUNT_TTL = 2.0
+_account_cache: _Expiring[int, Principal] = _Expiring(time.monotonic)
+# Tokens whose signature this process has checked, by (signing key, token), until they expire: a
+# client sends the same token with every request, and checking its signature and decoding it again
+# each time was a tenth of a contact lookup's time. The expiry is the token's own, on the wall clock.
+_verified_tokens: _Expiring[tuple[str, str], int] = _Expiring(time.time)
 
 
 def forget_account(user_id: int) -> None:
