@@ -25,6 +25,8 @@ from typing import Any
 
 import numpy as np
 
+from knowledge_base.token_match import TokenVectors, from_hidden
+
 log = logging.getLogger(__name__)
 
 INPUTS = ("input_ids", "attention_mask", "token_type_ids")
@@ -223,7 +225,26 @@ class OnnxEncoder:
                 out[row] = sum(1 for i in pieces if i == unk) / len(pieces)
         return out
 
+    def encode_tokens(self, texts: list[str], batch_size: int = 64) -> tuple[np.ndarray, list[TokenVectors]]:
+        """Sentence vectors (as `encode`) and each text's word-piece vectors, from one forward pass."""
+        encodings = self.tokenizer.encode_batch(texts)
+        order = sorted(range(len(texts)), key=lambda i: len(encodings[i].ids))
+        out = np.zeros((len(texts), self.dimension), dtype=np.float32)
+        tokens: list[TokenVectors | None] = [None] * len(texts)
+        for start in range(0, len(order), batch_size):
+            rows = order[start : start + batch_size]
+            batch = [encodings[i] for i in rows]
+            hidden, mask = self._forward(batch)
+            out[rows] = _pool(hidden, mask)
+            for at, (row, encoding) in enumerate(zip(rows, batch, strict=True)):
+                tokens[row] = from_hidden(hidden[at], encoding.ids)
+        return out, [t for t in tokens if t is not None]
+
     def _run(self, encodings: list[Any]) -> np.ndarray:
+        return _pool(*self._forward(encodings))
+
+    def _forward(self, encodings: list[Any]) -> tuple[np.ndarray, np.ndarray]:
+        """The last hidden state of a padded batch, and its attention mask."""
         width = max(len(e.ids) for e in encodings)
         feeds = {name: np.zeros((len(encodings), width), dtype=np.int64) for name in INPUTS}
         for row, encoding in enumerate(encodings):
@@ -231,11 +252,15 @@ class OnnxEncoder:
             feeds["input_ids"][row, :n] = encoding.ids
             feeds["attention_mask"][row, :n] = 1
             feeds["token_type_ids"][row, :n] = encoding.type_ids
-        hidden = self.session.run(None, feeds)[0]
-        mask = feeds["attention_mask"][..., None].astype(np.float32)
-        pooled = (hidden * mask).sum(axis=1) / np.maximum(mask.sum(axis=1), 1e-9)
-        norms = np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)
-        return (pooled / norms).astype(np.float32)
+        return self.session.run(None, feeds)[0], feeds["attention_mask"]
+
+
+def _pool(hidden: np.ndarray, attention: np.ndarray) -> np.ndarray:
+    """Mean over each text's word pieces, L2-normalised (sentence-transformers' mean pooling)."""
+    mask = attention[..., None].astype(np.float32)
+    pooled = (hidden * mask).sum(axis=1) / np.maximum(mask.sum(axis=1), 1e-9)
+    norms = np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)
+    return (pooled / norms).astype(np.float32)
 
 
 def open_encoder(model_path: Path, *, int8: bool = False, threads: int | None = None) -> OnnxEncoder:

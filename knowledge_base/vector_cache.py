@@ -1,9 +1,10 @@
 """Embeddings of knowledge-base texts, kept on disk so a restart or an edit never re-embeds what is known.
 
 The store is a folder (by default `var/kb-index/`) holding, per embedding model, an append-only file of
-fixed-size records (16-byte text digest + float32 vector) and a manifest. Appends are whole records under
-an exclusive lock, so several workers can share one store; a torn record at the end (a crash mid-write)
-is ignored on load. `kefu kb reindex` starts the store afresh.
+fixed-size records (16-byte text digest + float32 vector), another of the texts' word-piece vectors
+where the retriever matches word pieces (digest, count, int32 ids, float16 vectors), and a manifest.
+Appends are whole records under an exclusive lock, so several workers can share one store; a torn
+record at the end (a crash mid-write) is ignored on load. `kefu kb reindex` starts the store afresh.
 """
 
 from __future__ import annotations
@@ -21,8 +22,11 @@ from typing import Any
 
 import numpy as np
 
+from knowledge_base.token_match import TokenVectors
+
 FORMAT = 1
 KEY_BYTES = 16
+COUNT = np.dtype("<u2")  # word pieces in a token record (the model reads 256 at most)
 
 
 def text_key(text: str) -> bytes:
@@ -61,6 +65,7 @@ class VectorCache:
         self.dimension = dimension
         self.root = root / fingerprint if root is not None else None
         self._vectors: dict[bytes, np.ndarray] = {}
+        self._tokens: dict[bytes, TokenVectors] = {}
         self._lock = threading.Lock()
         self.embedded_total = 0
         if self.root is not None:
@@ -70,6 +75,11 @@ class VectorCache:
     def _records(self) -> Path:
         assert self.root is not None
         return self.root / "vectors.bin"
+
+    @property
+    def _token_records(self) -> Path:
+        assert self.root is not None
+        return self.root / "tokens.bin"
 
     @property
     def _record_size(self) -> int:
@@ -91,6 +101,21 @@ class VectorCache:
         vectors = records[:, KEY_BYTES:].copy().view(np.float32)
         for row, key in enumerate(records[:, :KEY_BYTES]):
             self._vectors[key.tobytes()] = vectors[row]
+        if self._token_records.exists():
+            self._load_tokens(self._token_records.read_bytes())
+
+    def _load_tokens(self, raw: bytes) -> None:
+        at, header = 0, KEY_BYTES + COUNT.itemsize
+        while at + header <= len(raw):
+            key = raw[at : at + KEY_BYTES]
+            n = int(np.frombuffer(raw, COUNT, 1, at + KEY_BYTES)[0])
+            end = at + header + n * (4 + 2 * self.dimension)
+            if end > len(raw):
+                break  # a torn last record
+            ids = np.frombuffer(raw, np.int32, n, at + header).copy()
+            vectors = np.frombuffer(raw, np.float16, n * self.dimension, at + header + 4 * n)
+            self._tokens[key] = TokenVectors(ids, vectors.reshape(n, self.dimension).copy())
+            at = end
 
     def read_manifest(self) -> dict[str, Any] | None:
         """The store's manifest, or None when there is none (or it is unreadable)."""
@@ -123,8 +148,9 @@ class VectorCache:
         """Forget every vector, on disk too."""
         with self._lock:
             self._vectors.clear()
+            self._tokens.clear()
             if self.root is not None:
-                for name in ("vectors.bin", "manifest.json"):
+                for name in ("vectors.bin", "tokens.bin", "manifest.json"):
                     (self.root / name).unlink(missing_ok=True)
 
     def vectors(
@@ -157,6 +183,39 @@ class VectorCache:
             out[row] = self._vectors[key]
         return out, CacheStats(reused=reused, embedded=len(todo))
 
+    def vectors_and_tokens(
+        self,
+        texts: Sequence[str],
+        embed: Callable[[list[str]], tuple[np.ndarray, list[TokenVectors]]],
+        *,
+        batch: int = 256,
+        progress: Callable[[int], None] | None = None,
+    ) -> tuple[np.ndarray, list[TokenVectors], CacheStats]:
+        """`vectors`, plus each text's word-piece vectors: texts missing either are embedded once for
+        both (a vector already stored is kept, so results do not move)."""
+        keys = [text_key(t) for t in texts]
+        missing: dict[bytes, str] = {}
+        for key, text in zip(keys, texts, strict=True):
+            if (key not in self._vectors or key not in self._tokens) and key not in missing:
+                missing[key] = text
+        reused = len(texts) - len(missing)
+        if progress is not None and reused:
+            progress(reused)
+        todo = list(missing.items())
+        for start in range(0, len(todo), batch):
+            chunk = todo[start : start + batch]
+            vectors, tokens = embed([text for _, text in chunk])
+            new = [row for row, (key, _) in enumerate(chunk) if key not in self._vectors]
+            self._add([chunk[row][0] for row in new], np.asarray(vectors, dtype=np.float32)[new])
+            self._add_tokens([key for key, _ in chunk], tokens)
+            if progress is not None:
+                progress(len(chunk))
+        self.embedded_total += len(todo)
+        out = np.empty((len(texts), self.dimension), dtype=np.float32)
+        for row, key in enumerate(keys):
+            out[row] = self._vectors[key]
+        return out, [self._tokens[key] for key in keys], CacheStats(reused=reused, embedded=len(todo))
+
     def put(self, texts: Sequence[str], vectors: np.ndarray) -> None:
         """Store vectors computed elsewhere (a benchmark's synthetic base, a bulk import)."""
         self._add([text_key(t) for t in texts], np.asarray(vectors, dtype=np.float32))
@@ -165,16 +224,34 @@ class VectorCache:
         with self._lock:
             for key, vector in zip(keys, vectors, strict=True):
                 self._vectors[key] = vector
-            if self.root is None:
-                return
-            self.root.mkdir(parents=True, exist_ok=True)
-            payload = b"".join(
-                key + np.ascontiguousarray(v).tobytes() for key, v in zip(keys, vectors, strict=True)
-            )
-            with open(self._records, "ab") as fh:
-                fcntl.flock(fh, fcntl.LOCK_EX)  # other workers append to the same file
-                try:
-                    fh.write(payload)
-                    fh.flush()
-                finally:
-                    fcntl.flock(fh, fcntl.LOCK_UN)
+            if self.root is not None and keys:
+                payload = b"".join(
+                    key + np.ascontiguousarray(v).tobytes() for key, v in zip(keys, vectors, strict=True)
+                )
+                self._append(self._records, payload)
+
+    def _add_tokens(self, keys: list[bytes], tokens: list[TokenVectors]) -> None:
+        with self._lock:
+            for key, doc in zip(keys, tokens, strict=True):
+                self._tokens[key] = doc
+            if self.root is not None and keys:
+                payload = b"".join(
+                    key
+                    + np.asarray(len(doc.ids), COUNT).tobytes()
+                    + np.ascontiguousarray(doc.ids, np.int32).tobytes()
+                    + np.ascontiguousarray(doc.vectors, np.float16).tobytes()
+                    for key, doc in zip(keys, tokens, strict=True)
+                )
+                self._append(self._token_records, payload)
+
+    def _append(self, path: Path, payload: bytes) -> None:
+        """Whole records at the end of `path`, under an exclusive lock: other workers append too."""
+        assert self.root is not None
+        self.root.mkdir(parents=True, exist_ok=True)
+        with open(path, "ab") as fh:
+            fcntl.flock(fh, fcntl.LOCK_EX)
+            try:
+                fh.write(payload)
+                fh.flush()
+            finally:
+                fcntl.flock(fh, fcntl.LOCK_UN)
