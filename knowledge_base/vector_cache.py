@@ -162,26 +162,12 @@ class VectorCache:
         progress: Callable[[int], None] | None = None,
     ) -> tuple[np.ndarray, CacheStats]:
         """Vectors for `texts` in order; only texts never seen are embedded (and persisted)."""
-        keys = [text_key(t) for t in texts]
-        missing: dict[bytes, str] = {}
-        for key, text in zip(keys, texts, strict=True):
-            if key not in self._vectors and key not in missing:
-                missing[key] = text
-        reused = len(texts) - len(missing)
-        if progress is not None and reused:
-            progress(reused)
-        todo = list(missing.items())
-        for start in range(0, len(todo), batch):
-            chunk = todo[start : start + batch]
-            new = np.asarray(embed([text for _, text in chunk]), dtype=np.float32)
-            self._add([key for key, _ in chunk], new)
-            if progress is not None:
-                progress(len(chunk))
-        self.embedded_total += len(todo)
-        out = np.empty((len(texts), self.dimension), dtype=np.float32)
-        for row, key in enumerate(keys):
-            out[row] = self._vectors[key]
-        return out, CacheStats(reused=reused, embedded=len(todo))
+
+        def store(keys: list[bytes], chunk: list[str]) -> None:
+            self._add(keys, np.asarray(embed(chunk), dtype=np.float32))
+
+        keys, stats = self._fill(texts, lambda key: key in self._vectors, store, batch, progress)
+        return self._stacked(keys), stats
 
     def vectors_and_tokens(
         self,
@@ -193,10 +179,32 @@ class VectorCache:
     ) -> tuple[np.ndarray, list[TokenVectors], CacheStats]:
         """`vectors`, plus each text's word-piece vectors: texts missing either are embedded once for
         both (a vector already stored is kept, so results do not move)."""
+
+        def store(keys: list[bytes], chunk: list[str]) -> None:
+            vectors, tokens = embed(chunk)
+            new = [row for row, key in enumerate(keys) if key not in self._vectors]
+            self._add([keys[row] for row in new], np.asarray(vectors, dtype=np.float32)[new])
+            self._add_tokens(keys, tokens)
+
+        def known(key: bytes) -> bool:
+            return key in self._vectors and key in self._tokens
+
+        keys, stats = self._fill(texts, known, store, batch, progress)
+        return self._stacked(keys), [self._tokens[key] for key in keys], stats
+
+    def _fill(
+        self,
+        texts: Sequence[str],
+        known: Callable[[bytes], bool],
+        store: Callable[[list[bytes], list[str]], None],
+        batch: int,
+        progress: Callable[[int], None] | None,
+    ) -> tuple[list[bytes], CacheStats]:
+        """Each text's key; texts not `known` are passed to `store` once each, `batch` at a time."""
         keys = [text_key(t) for t in texts]
         missing: dict[bytes, str] = {}
         for key, text in zip(keys, texts, strict=True):
-            if (key not in self._vectors or key not in self._tokens) and key not in missing:
+            if not known(key) and key not in missing:
                 missing[key] = text
         reused = len(texts) - len(missing)
         if progress is not None and reused:
@@ -204,17 +212,17 @@ class VectorCache:
         todo = list(missing.items())
         for start in range(0, len(todo), batch):
             chunk = todo[start : start + batch]
-            vectors, tokens = embed([text for _, text in chunk])
-            new = [row for row, (key, _) in enumerate(chunk) if key not in self._vectors]
-            self._add([chunk[row][0] for row in new], np.asarray(vectors, dtype=np.float32)[new])
-            self._add_tokens([key for key, _ in chunk], tokens)
+            store([key for key, _ in chunk], [text for _, text in chunk])
             if progress is not None:
                 progress(len(chunk))
         self.embedded_total += len(todo)
-        out = np.empty((len(texts), self.dimension), dtype=np.float32)
+        return keys, CacheStats(reused=reused, embedded=len(todo))
+
+    def _stacked(self, keys: list[bytes]) -> np.ndarray:
+        out = np.empty((len(keys), self.dimension), dtype=np.float32)
         for row, key in enumerate(keys):
             out[row] = self._vectors[key]
-        return out, [self._tokens[key] for key in keys], CacheStats(reused=reused, embedded=len(todo))
+        return out
 
     def put(self, texts: Sequence[str], vectors: np.ndarray) -> None:
         """Store vectors computed elsewhere (a benchmark's synthetic base, a bulk import)."""
