@@ -52,16 +52,29 @@ def plain_mean_pooling(model_path: Path) -> bool:
         pooling = json.loads((model_path / modules[1]["path"] / "config.json").read_text())
     except (OSError, ValueError, KeyError, IndexError, TypeError):
         return False
+    # sentence-transformers 5 and earlier write one flag per mode; 6 (which `kefu kb adapt` saves with)
+    # writes `"pooling_mode": "mean"`.
+    named = pooling.get("pooling_mode")
+    if named is not None:
+        return named in ("mean", ["mean"])
     modes = [key for key, value in pooling.items() if key.startswith("pooling_mode") and value is True]
     return modes == ["pooling_mode_mean_tokens"]
 
 
 def max_seq_length(model_path: Path) -> int:
-    """The word pieces the model reads (sentence-transformers' `max_seq_length`, 256 for MiniLM)."""
-    try:
-        return int(json.loads((model_path / "sentence_bert_config.json").read_text())["max_seq_length"])
-    except (OSError, ValueError, KeyError, TypeError):
-        return int(json.loads((model_path / "config.json").read_text()).get("max_position_embeddings", 512))
+    """The word pieces the model reads (sentence-transformers' `max_seq_length`, 256 for MiniLM): from
+    `sentence_bert_config.json`, else the tokenizer's limit (where sentence-transformers 6 keeps it)."""
+    for name, key in (
+        ("sentence_bert_config.json", "max_seq_length"),
+        ("tokenizer_config.json", "model_max_length"),
+    ):
+        try:
+            value = int(json.loads((model_path / name).read_text())[key])
+        except (OSError, ValueError, KeyError, TypeError):
+            continue
+        if 0 < value < 100_000:  # tokenizers without a limit say 10^30
+            return value
+    return int(json.loads((model_path / "config.json").read_text()).get("max_position_embeddings", 512))
 
 
 def onnx_cache_dir() -> Path:

@@ -55,6 +55,12 @@ def test_adapting_pulls_an_entrys_texts_together(tmp_path: Path) -> None:
     assert report.steps == 4 and steps == [1, 2, 3, 4]
     assert json.loads((out / "kefu-adapt.json").read_text())["texts"] == 18
     assert _separation(Embedder(out)) > _separation(Embedder()) + 0.01
+    # The adapted model (saved by sentence-transformers 6, which names its pooling differently) is
+    # still served by ONNX Runtime with the same vectors as torch, and has word-piece vectors.
+    onnx, torch = Embedder(out, runtime="onnx"), Embedder(out, runtime="torch")
+    assert onnx.supports_tokens and onnx.onnx is not None
+    np.testing.assert_allclose(onnx.encode(["I lost my card"]), torch.encode(["I lost my card"]), atol=1e-4)
+    assert onnx.onnx.tokenizer.truncation["max_length"] == 256  # the limit sentence-transformers reads
 
 
 def test_nothing_to_learn_is_a_clear_error(tmp_path: Path) -> None:
