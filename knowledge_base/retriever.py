@@ -117,7 +117,9 @@ class Thresholds:
 # as before; 1 of 40 written out-of-scope questions reaches 0.40 and 11 reach 0.27.
 # English word-piece matching (token_weight) was chosen on a BANKING77 validation split drawn from the
 # training set only (10 variants per intent, seeds 100-102, 3,000 other training texts as questions):
-# top-1 83.92 % without, 84.49 % at 0.5, 84.72 % at 1.0, 84.47 % at 1.5.
+# top-1 83.92 % without, 84.49 % at 0.5, 84.72 % at 1.0, 84.47 % at 1.5. The thresholds stand: on the
+# demo base's English held-out variants (5 folds, 269) top-1 stays 0.80, 68.8 % are answered (68.0)
+# with 89.7 % precision (90.7), and 25 written out-of-scope questions get the same 22 `none`, 3 `clarify`.
 DEFAULT_THRESHOLDS = {
     "en": Thresholds(
         answer=0.50, clarify=0.35, margin=0.04, dense_weight=0.8, classifier_weight=0.5, token_weight=1.0
