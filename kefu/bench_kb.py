@@ -168,7 +168,8 @@ def write_doc(result: dict[str, Any]) -> None:
     adapted = result.get("banking77_adapted")
     lines = [
         "Hybrid retriever (MiniLM + FAISS fused with BM25 and an entry classifier trained on the variants: "
-        "character n-grams, plus the MiniLM vector for English) on a throw-away in-memory index "
+        "character n-grams, plus the MiniLM vector for English; English close calls reordered by "
+        "word-piece matching) on a throw-away in-memory index "
         "(`kefu kb bench banking77`, `kefu kb eval`). "
         'Top-1 ignores the answer/clarify/none decision. "adapted": the embedder first fine-tuned on '
         f"that run's own training variants (`kefu kb adapt`, {ADAPT_EPOCHS} epochs).",

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import threading
 from collections import OrderedDict
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -13,7 +15,8 @@ import numpy as np
 
 log = logging.getLogger(__name__)
 
-RECENT_SIZE = 512  # single messages remembered (about 0.8 MB of vectors)
+RECENT_SIZE = 512  # single messages remembered: 0.8 MB of vectors, up to 12.6 MB of word pieces
+RECENT_PIECES = 32  # a remembered message keeps its word pieces only up to this many
 RECENT_BATCH = 4  # calls with more texts than this are bulk work and bypass the memory
 RUNTIMES = ("auto", "onnx", "torch")
 
@@ -56,8 +59,9 @@ class Embedder:
     """Encodes texts to L2-normalised float32 vectors; the model loads on first use.
 
     A few texts at a time (a chat turn's message) go through ONNX Runtime where the model allows
-    (`knowledge_base.onnx_encoder`: the same vectors, 2-3x faster); bulk work (indexing, evaluation)
-    goes through torch, whose batched kernels are as fast there. Torch loads only when bulk work
+    (`knowledge_base.onnx_encoder`: the same vectors, 2-3x faster), and so do texts whose word
+    pieces are wanted too (`encode_tokens`: English knowledge-base texts); other bulk work goes
+    through torch, whose batched kernels are as fast there. Torch loads only when such bulk work
     comes, which a restart with stored vectors never needs.
     """
 
@@ -75,9 +79,8 @@ class Embedder:
         self.batch_size = batch_size
         self._model: SentenceTransformer | None = None
         self._lock = threading.Lock()
-        self._recent: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._recent: OrderedDict[str, tuple[np.ndarray, TokenVectors | None]] = OrderedDict()
         self._recent_lock = threading.Lock()
-        self._recent_tokens: OrderedDict[str, tuple[np.ndarray, TokenVectors]] = OrderedDict()
         self._plain: bool | None = None
         self._onnx: OnnxEncoder | None = None
         self._onnx_checked = False
@@ -136,35 +139,58 @@ class Embedder:
             return np.zeros((0, self.dimension), dtype=np.float32)
         if len(texts) > RECENT_BATCH:  # bulk work (indexing, evaluation): no point remembering
             return self._encode(texts)
-        # The same short messages come again and again ("hi", a suggestion button's question), and with
-        # KEFU_EMBEDDING_RUNTIME=torch sentiment embeds the turn's message here before the FAQ search
-        # does: repeats come from here (rows are read-only copies of the cache).
+        return np.stack([vector for vector, _ in self._remembered(texts)])
+
+    def encode_query(self, text: str) -> tuple[np.ndarray, TokenVectors]:
+        """One message's vector, shape (1, dimension), and its word pieces (see `supports_tokens`)."""
+        vector, pieces = self._remembered([text])[0]
+        if pieces is None:  # a long message: its word pieces were not kept
+            vectors, tokens = self.encode_tokens([text])
+            return vectors, tokens[0]
+        return vector[None, :], pieces
+
+    def _remembered(self, texts: list[str]) -> list[tuple[np.ndarray, TokenVectors | None]]:
+        """Per text its vector and, for a short message, its word pieces, embedded once.
+
+        The same short messages come again and again ("hi", a suggestion button's question), and with
+        KEFU_EMBEDDING_RUNTIME=torch sentiment embeds the turn's message here before the FAQ search
+        does: repeats come from here (vectors are read-only copies of the memory).
+        """
         with self._recent_lock:
             found = {t: self._recent[t] for t in texts if t in self._recent}
             for text in found:
                 self._recent.move_to_end(text)
         missing = [t for t in dict.fromkeys(texts) if t not in found]
         if missing:
-            for text, vector in zip(missing, self._encode(missing), strict=True):
+            vectors, pieces = self._encode_few(missing)
+            for text, vector, piece in zip(missing, vectors, pieces, strict=True):
                 vector.setflags(write=False)
-                found[text] = vector
+                found[text] = (
+                    vector,
+                    piece if piece is not None and len(piece.ids) <= RECENT_PIECES else None,
+                )
             with self._recent_lock:
                 for text in missing:
                     self._recent[text] = found[text]
                 while len(self._recent) > RECENT_SIZE:
                     self._recent.popitem(last=False)
-        return np.stack([found[t] for t in texts])
+        return [found[t] for t in texts]
+
+    def _encode_few(self, texts: list[str]) -> tuple[np.ndarray, list[TokenVectors | None]]:
+        """A message or two: with word pieces where the model has them (one forward pass either way)."""
+        if self.supports_tokens:
+            vectors, pieces = self.encode_tokens(texts)
+            return vectors, list(pieces)
+        return self._encode(texts), [None] * len(texts)
 
     @property
     def supports_tokens(self) -> bool:
         """Whether word-piece vectors can be had (a transformer with mean pooling, as MiniLM is)."""
         return self._plain_mean_pooling()
 
-    @property
+    @cached_property
     def vocabulary(self) -> int:
-        """The tokenizer's vocabulary size (word-piece ids are below it)."""
-        import json
-
+        """The model's vocabulary size (word-piece ids are below it)."""
         return int(json.loads((self.model_path / "config.json").read_text())["vocab_size"])
 
     def encode_tokens(self, texts: list[str]) -> tuple[np.ndarray, list[TokenVectors]]:
@@ -183,27 +209,9 @@ class Embedder:
             tokens.extend(more)
         return vectors, tokens
 
-    def encode_query(self, text: str) -> tuple[np.ndarray, TokenVectors]:
-        """One message's vector (1, dimension) and word pieces; the last RECENT_SIZE are remembered."""
-        with self._recent_lock:
-            found = self._recent_tokens.get(text)
-            if found is not None:
-                self._recent_tokens.move_to_end(text)
-                return found
-        vectors, tokens = self.encode_tokens([text])
-        vectors.setflags(write=False)
-        with self._recent_lock:
-            self._recent_tokens[text] = (vectors, tokens[0])
-            while len(self._recent_tokens) > RECENT_SIZE:
-                self._recent_tokens.popitem(last=False)
-        return vectors, tokens[0]
-
     def _encode(self, texts: list[str]) -> np.ndarray:
-        if len(texts) <= RECENT_BATCH:
-            if self.onnx is not None:
-                return self.onnx.encode(texts, self.batch_size)
-            if self._plain_mean_pooling():
-                return self._encode_few(texts)
+        if len(texts) <= RECENT_BATCH and self.onnx is not None:
+            return self.onnx.encode(texts, self.batch_size)
         vectors = self.model.encode(
             texts, batch_size=self.batch_size, normalize_embeddings=True, show_progress_bar=False
         )
@@ -217,13 +225,9 @@ class Embedder:
             self._plain = plain_mean_pooling(self.model_path)
         return self._plain
 
-    def _encode_few(self, texts: list[str]) -> np.ndarray:
-        """The same vectors as `SentenceTransformer.encode` for a message or two, without its batching
-        machinery (a chat turn's query: about 1.5 ms of 9.5 saved here)."""
-        return self._torch_tokens(texts)[0]
-
     def _torch_tokens(self, texts: list[str]) -> tuple[np.ndarray, list[TokenVectors]]:
-        """`encode_tokens` without ONNX Runtime: the transformer's outputs, pooled as the model does."""
+        """`encode_tokens` without ONNX Runtime: the same vectors as `SentenceTransformer.encode` for a
+        batch, without its batching machinery (a chat turn's query: about 1.5 ms of 9.5 saved here)."""
         import torch
 
         from knowledge_base.token_match import from_hidden

@@ -20,6 +20,7 @@ import os
 import shutil
 import threading
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -218,12 +219,9 @@ class OnnxEncoder:
 
     def encode(self, texts: list[str], batch_size: int = 64) -> np.ndarray:
         """Vectors for `texts` in their order; batches of similar length, so little padding is run."""
-        encodings = self.tokenizer.encode_batch(texts)
-        order = sorted(range(len(texts)), key=lambda i: len(encodings[i].ids))
         out = np.zeros((len(texts), self.dimension), dtype=np.float32)
-        for start in range(0, len(order), batch_size):
-            rows = order[start : start + batch_size]
-            out[rows] = self._run([encodings[i] for i in rows])
+        for rows, _, hidden, mask in self._batches(texts, batch_size):
+            out[rows] = _pool(hidden, mask)
         return out
 
     def unknown_share(self, texts: list[str]) -> np.ndarray:
@@ -240,21 +238,24 @@ class OnnxEncoder:
 
     def encode_tokens(self, texts: list[str], batch_size: int = 64) -> tuple[np.ndarray, list[TokenVectors]]:
         """Sentence vectors (as `encode`) and each text's word-piece vectors, from one forward pass."""
+        out = np.zeros((len(texts), self.dimension), dtype=np.float32)
+        tokens: dict[int, TokenVectors] = {}
+        for rows, encodings, hidden, mask in self._batches(texts, batch_size):
+            out[rows] = _pool(hidden, mask)
+            for at, (row, encoding) in enumerate(zip(rows, encodings, strict=True)):
+                tokens[row] = from_hidden(hidden[at], encoding.ids)
+        return out, [tokens[row] for row in range(len(texts))]
+
+    def _batches(
+        self, texts: list[str], batch_size: int
+    ) -> Iterator[tuple[list[int], list[Any], np.ndarray, np.ndarray]]:
+        """(rows, their encodings, last hidden state, attention mask) per batch of similar lengths."""
         encodings = self.tokenizer.encode_batch(texts)
         order = sorted(range(len(texts)), key=lambda i: len(encodings[i].ids))
-        out = np.zeros((len(texts), self.dimension), dtype=np.float32)
-        tokens: list[TokenVectors | None] = [None] * len(texts)
         for start in range(0, len(order), batch_size):
             rows = order[start : start + batch_size]
             batch = [encodings[i] for i in rows]
-            hidden, mask = self._forward(batch)
-            out[rows] = _pool(hidden, mask)
-            for at, (row, encoding) in enumerate(zip(rows, batch, strict=True)):
-                tokens[row] = from_hidden(hidden[at], encoding.ids)
-        return out, [t for t in tokens if t is not None]
-
-    def _run(self, encodings: list[Any]) -> np.ndarray:
-        return _pool(*self._forward(encodings))
+            yield (rows, batch, *self._forward(batch))
 
     def _forward(self, encodings: list[Any]) -> tuple[np.ndarray, np.ndarray]:
         """The last hidden state of a padded batch, and its attention mask."""

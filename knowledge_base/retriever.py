@@ -311,18 +311,14 @@ class FaqRetriever:
         return weight > 0 and texts <= TOKEN_MAX_TEXTS and self.embedder.supports_tokens
 
     def _index_pieces(self, language: str, index: _LanguageIndex, ids: list[int]) -> None:
-        """Word pieces of every text in row order, and their IDF (texts without any are embedded now:
-        a language back under TOKEN_MAX_TEXTS)."""
+        """Word pieces of every text in row order, and their IDF, when every text has them. A language
+        that went over TOKEN_MAX_TEXTS lets them go; back under it, it matches word pieces again from
+        the next build (a restart or `kefu kb reindex`), not by embedding the whole base in an edit."""
         index.row_pieces, index.idf = None, None
         if not ids or not self._matches_pieces(language, len(ids)):
+            for doc in index.docs.values():
+                doc.pieces = None
             return
-        lacking = [i for i in ids if index.docs[i].pieces is None]
-        if lacking:
-            _, found, _ = self.cache.vectors_and_tokens(
-                [index.docs[i].text for i in lacking], self.embedder.encode_tokens
-            )
-            for doc_id, piece in zip(lacking, found, strict=True):
-                index.docs[doc_id].pieces = piece
         row_pieces = [p for p in (index.docs[i].pieces for i in ids) if p is not None]
         if len(row_pieces) == len(ids):
             index.row_pieces = row_pieces
@@ -497,9 +493,10 @@ class FaqRetriever:
         pieces: TokenVectors,
         weight: float,
     ) -> None:
-        """Move the best RERANK entries' scores (in place) by how well their texts meet the question's
-        word pieces, relative to the leader's: the leader keeps its score, and an entry that overtakes it
-        does so by a small margin (a close call stays a `clarify`)."""
+        """Move the best RERANK entries' scores (in place) by how much better or worse their texts meet the
+        question's word pieces than the fused leader's do (times `weight`): the leader keeps its score,
+        so the scale the thresholds were calibrated on stays, and an entry overtakes it only by matching
+        the question's words clearly better."""
         if index.row_pieces is None or index.idf is None or not len(pieces.ids):
             return
         top = np.argsort(-scores, kind="stable")[:RERANK]

@@ -43,8 +43,11 @@ def idf_table(docs: Sequence[TokenVectors], vocabulary: int) -> np.ndarray:
 
 
 def query_weights(query: TokenVectors, idf: np.ndarray) -> np.ndarray:
-    """The question's word pieces weighted by IDF, summing to 1 (the table covers the vocabulary)."""
-    weights = idf[np.clip(query.ids, 0, idf.size - 1)].astype(np.float32)
+    """The question's word pieces weighted by IDF, summing to 1 (a piece beyond the table counts as
+    the rarest)."""
+    inside = (query.ids >= 0) & (query.ids < idf.size)
+    rarest = float(idf.max(initial=0.0))
+    weights = np.where(inside, idf[np.where(inside, query.ids, 0)], rarest).astype(np.float32)
     total = float(weights.sum())
     return weights / total if total > 0 else np.full(len(weights), 1 / max(len(weights), 1), np.float32)
 

@@ -2,9 +2,10 @@
 
 The store is a folder (by default `var/kb-index/`) holding, per embedding model, an append-only file of
 fixed-size records (16-byte text digest + float32 vector), another of the texts' word-piece vectors
-where the retriever matches word pieces (digest, count, int32 ids, float16 vectors), and a manifest.
-Appends are whole records under an exclusive lock, so several workers can share one store; a torn
-record at the end (a crash mid-write) is ignored on load. `kefu kb reindex` starts the store afresh.
+where the retriever matches word pieces (digest, count, CRC-32, int32 ids, float16 vectors), and a
+manifest. Appends are whole records under an exclusive lock, so several workers can share one store; a
+torn record (a crash mid-write) and everything after it are cut off the file on load, so later appends
+line up again and are re-embedded at worst, never misread. `kefu kb reindex` starts the store afresh.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import hashlib
 import json
 import os
 import threading
+import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -27,6 +29,7 @@ from knowledge_base.token_match import TokenVectors
 FORMAT = 1
 KEY_BYTES = 16
 COUNT = np.dtype("<u2")  # word pieces in a token record (the model reads 256 at most)
+TOKEN_HEADER = KEY_BYTES + COUNT.itemsize + 4  # key, count, CRC-32 of the ids and vectors
 
 
 def text_key(text: str) -> bytes:
@@ -66,6 +69,7 @@ class VectorCache:
         self.root = root / fingerprint if root is not None else None
         self._vectors: dict[bytes, np.ndarray] = {}
         self._tokens: dict[bytes, TokenVectors] = {}
+        self._tokens_loaded = root is None  # read on first use: only languages that match word pieces
         self._lock = threading.Lock()
         self.embedded_total = 0
         if self.root is not None:
@@ -93,29 +97,37 @@ class VectorCache:
         if manifest and (manifest.get("format") != FORMAT or manifest.get("dimension") != self.dimension):
             self.clear()
             return
-        if not self._records.exists():
-            return
-        raw = self._records.read_bytes()
-        usable = len(raw) - len(raw) % self._record_size  # a torn last record is dropped
+        _read_whole_records(self._records, self._parse_vectors)
+
+    def _parse_vectors(self, raw: bytes) -> int:
+        usable = len(raw) - len(raw) % self._record_size
         records = np.frombuffer(raw[:usable], dtype=np.uint8).reshape(-1, self._record_size)
         vectors = records[:, KEY_BYTES:].copy().view(np.float32)
         for row, key in enumerate(records[:, :KEY_BYTES]):
             self._vectors[key.tobytes()] = vectors[row]
-        if self._token_records.exists():
-            self._load_tokens(self._token_records.read_bytes())
+        return usable
 
-    def _load_tokens(self, raw: bytes) -> None:
-        at, header = 0, KEY_BYTES + COUNT.itemsize
-        while at + header <= len(raw):
+    def _load_tokens(self) -> None:
+        """Read the word-piece records (once)."""
+        self._tokens_loaded = True
+        _read_whole_records(self._token_records, self._parse_tokens)
+
+    def _parse_tokens(self, raw: bytes) -> int:
+        """Records up to the first torn or damaged one; returns where they end."""
+        at = 0
+        while at + TOKEN_HEADER <= len(raw):
             key = raw[at : at + KEY_BYTES]
             n = int(np.frombuffer(raw, COUNT, 1, at + KEY_BYTES)[0])
-            end = at + header + n * (4 + 2 * self.dimension)
-            if end > len(raw):
-                break  # a torn last record
-            ids = np.frombuffer(raw, np.int32, n, at + header).copy()
-            vectors = np.frombuffer(raw, np.float16, n * self.dimension, at + header + 4 * n)
+            body = at + TOKEN_HEADER
+            end = body + n * (4 + 2 * self.dimension)
+            crc = int(np.frombuffer(raw, "<u4", 1, at + KEY_BYTES + COUNT.itemsize)[0])
+            if end > len(raw) or zlib.crc32(raw[body:end]) != crc:
+                break
+            ids = np.frombuffer(raw, np.int32, n, body).copy()
+            vectors = np.frombuffer(raw, np.float16, n * self.dimension, body + 4 * n)
             self._tokens[key] = TokenVectors(ids, vectors.reshape(n, self.dimension).copy())
             at = end
+        return at
 
     def read_manifest(self) -> dict[str, Any] | None:
         """The store's manifest, or None when there is none (or it is unreadable)."""
@@ -149,6 +161,7 @@ class VectorCache:
         with self._lock:
             self._vectors.clear()
             self._tokens.clear()
+            self._tokens_loaded = True
             if self.root is not None:
                 for name in ("vectors.bin", "tokens.bin", "manifest.json"):
                     (self.root / name).unlink(missing_ok=True)
@@ -184,11 +197,16 @@ class VectorCache:
             vectors, tokens = embed(chunk)
             new = [row for row, key in enumerate(keys) if key not in self._vectors]
             self._add([keys[row] for row in new], np.asarray(vectors, dtype=np.float32)[new])
-            self._add_tokens(keys, tokens)
+            lacking = [row for row, key in enumerate(keys) if key not in self._tokens]
+            self._add_tokens([keys[row] for row in lacking], [tokens[row] for row in lacking])
 
         def known(key: bytes) -> bool:
             return key in self._vectors and key in self._tokens
 
+        if not self._tokens_loaded:
+            with self._lock:
+                if not self._tokens_loaded:
+                    self._load_tokens()
         keys, stats = self._fill(texts, known, store, batch, progress)
         return self._stacked(keys), [self._tokens[key] for key in keys], stats
 
@@ -243,14 +261,7 @@ class VectorCache:
             for key, doc in zip(keys, tokens, strict=True):
                 self._tokens[key] = doc
             if self.root is not None and keys:
-                payload = b"".join(
-                    key
-                    + np.asarray(len(doc.ids), COUNT).tobytes()
-                    + np.ascontiguousarray(doc.ids, np.int32).tobytes()
-                    + np.ascontiguousarray(doc.vectors, np.float16).tobytes()
-                    for key, doc in zip(keys, tokens, strict=True)
-                )
-                self._append(self._token_records, payload)
+                self._append(self._token_records, b"".join(map(_token_record, keys, tokens)))
 
     def _append(self, path: Path, payload: bytes) -> None:
         """Whole records at the end of `path`, under an exclusive lock: other workers append too."""
@@ -263,3 +274,30 @@ class VectorCache:
                 fh.flush()
             finally:
                 fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def _token_record(key: bytes, doc: TokenVectors) -> bytes:
+    body = (
+        np.ascontiguousarray(doc.ids, np.int32).tobytes()
+        + np.ascontiguousarray(doc.vectors, np.float16).tobytes()
+    )
+    count = np.asarray(len(doc.ids), COUNT).tobytes()
+    return key + count + np.asarray(zlib.crc32(body), "<u4").tobytes() + body
+
+
+def _read_whole_records(path: Path, parse: Callable[[bytes], int]) -> None:
+    """Parse a store file under the append lock (so no append is half-seen) and cut it back to where
+    `parse` stopped: what follows a torn record (a crash mid-write) is misaligned and is embedded again."""
+    try:
+        fh = open(path, "r+b")  # noqa: SIM115 - held open across the lock
+    except FileNotFoundError:
+        return
+    with fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            raw = fh.read()
+            good = parse(raw)
+            if good < len(raw):
+                fh.truncate(good)
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pytest
 
@@ -13,13 +15,18 @@ from knowledge_base.embedder import Embedder
 def counted() -> tuple[Embedder, list[list[str]]]:
     model = Embedder()
     calls: list[list[str]] = []
-    real = model._encode
+    few, bulk = model._encode_few, model._encode
 
-    def spy(texts: list[str]) -> np.ndarray:
+    def spy_few(texts: list[str]) -> Any:
         calls.append(list(texts))
-        return real(texts)
+        return few(texts)
 
-    model._encode = spy  # type: ignore[method-assign]
+    def spy_bulk(texts: list[str]) -> np.ndarray:
+        calls.append(list(texts))
+        return bulk(texts)
+
+    model._encode_few = spy_few  # type: ignore[method-assign]
+    model._encode = spy_bulk  # type: ignore[method-assign]
     return model, calls
 
 
@@ -53,3 +60,17 @@ def test_the_oldest_is_forgotten(
     for text in ["a", "b", "c", "a"]:
         model.encode([text])
     assert calls == [["a"], ["b"], ["c"], ["a"]]
+
+
+def test_a_message_is_embedded_once_for_sentiment_and_faq_search(
+    counted: tuple[Embedder, list[list[str]]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    model, calls = counted
+    vector = model.encode(["Where is my parcel?"])  # sentiment's turn
+    again, pieces = model.encode_query("Where is my parcel?")  # then the FAQ search's
+    assert calls == [["Where is my parcel?"]]
+    assert np.array_equal(vector, again) and len(pieces.ids) == 5
+    monkeypatch.setattr(module, "RECENT_PIECES", 3)  # a long message keeps only its vector
+    model.encode(["my card has not arrived yet"])
+    _, long_pieces = model.encode_query("my card has not arrived yet")
+    assert len(long_pieces.ids) > 3 and model._recent["my card has not arrived yet"][1] is None

@@ -71,6 +71,8 @@ def test_a_torn_record_or_another_model_is_not_trusted(tmp_path: Path) -> None:
     assert len(reloaded) == 2
     _, stats = reloaded.vectors(["a", "b", "c"], lambda texts: np.zeros((len(texts), 4)))
     assert (stats.reused, stats.embedded) == (2, 1)
+    _, stats = VectorCache("m1", 4, tmp_path).vectors(["c"], lambda texts: np.ones((len(texts), 4)))
+    assert stats.reused == 1  # the torn bytes were cut on load: "c" lines up and is read back
     assert len(VectorCache("m2", 4, tmp_path)) == 0  # another model: its own folder
 
 

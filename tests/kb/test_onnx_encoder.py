@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import shutil
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -51,13 +52,13 @@ def test_single_messages_use_onnx_and_bulk_work_uses_torch(monkeypatch: pytest.M
     model.encode(["one message"])
     assert model._model is None  # torch has not loaded the model for a chat turn's message
     calls: list[int] = []
-    real = model.onnx.encode
+    real = model.onnx.encode_tokens
 
-    def spy(texts: list[str], batch_size: int = 64) -> np.ndarray:
+    def spy(texts: list[str], batch_size: int = 64) -> Any:
         calls.append(len(texts))
         return real(texts, batch_size)
 
-    monkeypatch.setattr(model.onnx, "encode", spy)
+    monkeypatch.setattr(model.onnx, "encode_tokens", spy)  # a message's vector comes with its word pieces
     model.encode(["two", "messages"])
     model.encode([f"entry {i}" for i in range(20)])
     assert calls == [2] and model._model is not None

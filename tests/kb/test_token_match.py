@@ -12,7 +12,7 @@ import knowledge_base.retriever as retriever_module
 from knowledge_base.embedder import Embedder, shared_embedder
 from knowledge_base.retriever import DEFAULT_THRESHOLDS, EntryDoc, FaqRetriever, Thresholds
 from knowledge_base.token_match import TokenVectors, from_hidden, idf_table, maxsim, query_weights
-from knowledge_base.vector_cache import VectorCache
+from knowledge_base.vector_cache import VectorCache, text_key
 
 
 def _unit(*rows: list[float]) -> np.ndarray:
@@ -63,7 +63,7 @@ def test_word_piece_vectors_come_with_the_same_sentence_vectors(runtime: str) ->
     assert embedder.encode_query(texts[0])[1] is pieces  # remembered
 
 
-def test_word_pieces_are_stored_and_a_torn_record_is_dropped(tmp_path: Path) -> None:
+def test_word_pieces_are_stored_and_a_torn_record_is_cut_off(tmp_path: Path) -> None:
     calls: list[list[str]] = []
 
     def embed(texts: list[str]) -> tuple[np.ndarray, list[TokenVectors]]:
@@ -81,14 +81,35 @@ def test_word_pieces_are_stored_and_a_torn_record_is_dropped(tmp_path: Path) -> 
     assert calls == [["ab", "xyz"]] and stats.embedded == 2
     assert vectors[0].tolist() == [1.0, 1.0]  # the stored vector is kept: results do not move
     assert [p.ids.tolist() for p in pieces] == [[0, 1], [0, 1, 2]]
-    with (tmp_path / "m" / "tokens.bin").open("ab") as fh:
-        fh.write(b"\x00" * 20)  # a crash mid-append
+    store = tmp_path / "m" / "tokens.bin"
+    whole = store.stat().st_size
+    with store.open("ab") as fh:  # a crash mid-append: a whole header promising 3 pieces, half a body
+        fh.write(text_key("torn") + np.asarray(3, "<u2").tobytes() + b"\x00" * 4 + b"\x01" * 7)
     again = VectorCache("m", 2, tmp_path)
     _, reloaded, stats = again.vectors_and_tokens(["xyz", "ab"], embed)
     assert stats.embedded == 0 and len(calls) == 1
     np.testing.assert_array_equal(reloaded[0].vectors, pieces[1].vectors)
+    assert store.stat().st_size == whole  # cut back: the next append lines up
+    again.vectors_and_tokens(["later"], embed)
+    _, later, stats = VectorCache("m", 2, tmp_path).vectors_and_tokens(["later", "ab"], embed)
+    assert stats.embedded == 0 and later[0].ids.tolist() == [0, 1, 2, 3, 4]
     again.clear()
-    assert not (tmp_path / "m" / "tokens.bin").exists()
+    assert not store.exists()
+
+
+def test_a_damaged_word_piece_record_is_not_trusted(tmp_path: Path) -> None:
+    def embed(texts: list[str]) -> tuple[np.ndarray, list[TokenVectors]]:
+        return np.ones((len(texts), 2), np.float32), [
+            TokenVectors(np.asarray([7], np.int32), _unit([1, 0])) for _ in texts
+        ]
+
+    VectorCache("m", 2, tmp_path).vectors_and_tokens(["a", "b"], embed)
+    store = tmp_path / "m" / "tokens.bin"
+    raw = bytearray(store.read_bytes())
+    raw[-1] ^= 0xFF  # the last record's vector changed on disk
+    store.write_bytes(bytes(raw))
+    _, _, stats = VectorCache("m", 2, tmp_path).vectors_and_tokens(["a", "b"], embed)
+    assert (stats.reused, stats.embedded) == (1, 1)  # "b" is embedded again, not misread
 
 
 def _entries() -> list[EntryDoc]:
@@ -125,10 +146,14 @@ def test_pieces_are_kept_for_english_only_and_not_above_the_size_limit(
     monkeypatch.setattr(retriever_module, "TOKEN_MAX_TEXTS", len(english.docs))
     extra = EntryDoc("pin", "Change my PIN", "In the app.", "en", None, ("new pin please",))
     retriever.upsert([extra])
-    assert retriever._indexes["en"].row_pieces is None  # over the limit: no word pieces
+    over = retriever._indexes["en"]
+    assert over.row_pieces is None  # over the limit: no word pieces, none kept in memory either
+    assert all(doc.pieces is None for doc in over.docs.values())
     assert retriever.search("my card never arrived", language="en").results[0].faq_id == "arrival"
     retriever.remove(["pin"])
-    assert retriever._indexes["en"].row_pieces is not None  # back under it
+    assert retriever._indexes["en"].row_pieces is None  # back under it: from the next build, not in an edit
+    retriever.build(_entries())
+    assert retriever._indexes["en"].row_pieces is not None
 
 
 def test_word_pieces_reorder_close_calls_and_the_leader_keeps_its_score() -> None:
