@@ -42,8 +42,8 @@ CANDIDATES = 200  # texts taken from each signal before entries are scored exact
 # Entries the classifier adds: it is one signal of three, so an entry it alone ranks low cannot win.
 CLASSIFIER_CANDIDATES = 20
 # Word-piece matching reorders the best RERANK entries, each by its RERANK_TEXTS texts closest to the
-# question (by sentence cosine). Its vectors take about 9 KB per text (float16), so a language with more
-# than TOKEN_MAX_TEXTS texts (about 180 MB) goes without.
+# question (by sentence cosine). Its vectors take about 7 KB per short text (float16; 133 MB for 20,000
+# texts of 5-9 words), so a language with more than TOKEN_MAX_TEXTS texts goes without.
 RERANK = 5
 RERANK_TEXTS = 8
 TOKEN_MAX_TEXTS = 20_000
