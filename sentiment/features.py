@@ -1,15 +1,20 @@
-"""Text signals beside the sentence embedding: VADER and negation-marked words (en), a lexicon (zh), emoji."""
+"""Text signals beside the sentence embedding: VADER and negation-marked words (en), jieba words and a
+lexicon (zh), emoji."""
 
 from __future__ import annotations
 
+import logging
 import re
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
+import jieba
 import numpy as np
 
 from sentiment.zh_lexicon import N_FEATURES as ZH_LEXICON_FEATURES
 from sentiment.zh_lexicon import lexicon_features
+
+jieba.setLogLevel(logging.WARNING)
 
 if TYPE_CHECKING:
     from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
@@ -36,7 +41,8 @@ _CLAUSE_END = re.compile(r"^[.,;:!?]+$|^(but|however|though)$")
 POSITIVE_EMOJI = set("😀😁😂😃😄😅😆😇😉😊😋😍😘😎🙂🙏👍👌👏💪🎉🥳❤💖💕💯✨🌟⭐☀🤩🥰😻")
 NEGATIVE_EMOJI = set("😞😟😠😡🤬😢😭😤😩😫😒🙄👎💔😣😖😕🙁☹😓😰😱🤮🤢💩")
 N_SHARED = 3
-N_EN = 4 + N_SHARED
+N_VADER_SUMS = 3
+N_EN = 4 + N_VADER_SUMS + N_SHARED
 N_ZH = ZH_LEXICON_FEATURES + N_SHARED
 
 
@@ -78,11 +84,38 @@ def _vader() -> SentimentIntensityAnalyzer:
     return SentimentIntensityAnalyzer()
 
 
+def vader_sums(text: str) -> np.ndarray:
+    """VADER's word valences summed (positive, negative, net; squashed by tanh(x / 4)); a negated word
+    counts half, with its sign flipped.
+
+    VADER's own scores are shares of the text and a compound normalised for long texts, so one strong
+    word in a short message and a few mild ones look alike. Sums keep how much was said: cross-validation
+    on our own messages 0.910 -> 0.915 (a scale of 2 instead of 4: 0.905), TweetEval 0.609 -> 0.624.
+    """
+    lexicon = _vader().lexicon
+    positive = negative = 0.0
+    for token in marked_tokens(text):
+        negated = token.startswith("NOT_")
+        valence = float(lexicon.get(token[4:] if negated else token, 0.0))
+        if negated:
+            valence *= -0.5
+        if valence > 0:
+            positive += valence
+        else:
+            negative -= valence
+    return np.tanh(np.array([positive, negative, positive - negative], dtype=np.float32) / 4)
+
+
 def english_features(text: str) -> np.ndarray:
-    """VADER's negative/neutral/positive/compound scores plus the emoji features."""
+    """VADER's negative/neutral/positive/compound scores, its summed valences and the emoji features."""
     scores = _vader().polarity_scores(text)
     vader = [scores["neg"], scores["neu"], scores["pos"], scores["compound"]]
-    return np.concatenate([np.array(vader, dtype=np.float32), emoji_features(text)])
+    return np.concatenate([np.array(vader, dtype=np.float32), vader_sums(text), emoji_features(text)])
+
+
+def chinese_words(text: str) -> list[str]:
+    """jieba's words of a (lower-cased) text, blanks dropped: the Chinese word features' tokens."""
+    return [word for word in jieba.lcut(text.lower()) if word.strip()]
 
 
 def chinese_features(text: str) -> np.ndarray:
