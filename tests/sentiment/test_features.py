@@ -32,3 +32,18 @@ def test_chinese_words_are_jieba_words_without_blanks() -> None:
     words = chinese_words("房间 很干净，服务态度好 OK")
     assert words[:3] == ["房间", "很", "干净"]
     assert "ok" in words and all(w.strip() for w in words)
+
+
+def test_tfidf_scores_equal_sklearn_transform() -> None:
+    from sentiment.model import _char_vectorizer, _word_vectorizer, tfidf_scores
+
+    train = ["房间很干净，服务好", "太吵了，房间很小", "not bad at all", "never again, awful", "ok"]
+    texts = ["房间干净 但是 太吵", "awful awful service, not good", "🙂", "完全陌生的字"]
+    coef = np.random.default_rng(0).normal(size=(3, 10_000))
+    vectorizers = [_word_vectorizer("en", (1, 2)), _word_vectorizer("zh", (1, 1)), _char_vectorizer((1, 3))]
+    for vectorizer in vectorizers:
+        vectorizer.fit(train)
+        block = coef[:, : len(vectorizer.vocabulary_)]
+        expected = np.asarray(vectorizer.transform(texts) @ block.T)
+        assert np.abs(expected).sum() > 0  # the texts share n-grams with the training texts
+        np.testing.assert_allclose(tfidf_scores(vectorizer, texts, block), expected, atol=1e-12)
