@@ -10,7 +10,8 @@ help:
 	@echo "make run    - set up what is missing and run the assistant (SQLite under var/)"
 	@echo "make test   - set up what is missing and run the whole test suite (SQLite and PostgreSQL)"
 	@echo "make bench  - measure latency and accuracy (results in var/bench/, table in docs/benchmarks.md)"
-	@echo "make lint   - ruff and mypy"
+	@echo "make test-fast - unit tests only: no servers, no browser, no PostgreSQL (about a minute)"
+	@echo "make lint   - ruff, ruff format, mypy and the import-layer contracts (lint-imports)"
 
 setup:
 	@scripts/ensure_venv.sh app
@@ -43,7 +44,8 @@ bench: setup model sentiment-model
 lint: setup
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/mypy kefu crm_bridge knowledge_base sentiment actions
+	$(VENV)/bin/mypy kefu_core kefu crm_bridge knowledge_base sentiment actions
+	$(VENV)/bin/lint-imports
 
 format: setup
 	$(VENV)/bin/ruff format .

@@ -10,7 +10,8 @@ from zoneinfo import ZoneInfo
 import phonenumbers
 from rasa_sdk import Tracker
 
-_HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]")
+from kefu_core.language import detect_language
+
 _EMAIL = re.compile(r"^[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}$")
 _EMAIL_IN_TEXT = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")
 _PHONE_IN_TEXT = re.compile(r"\+?\d[\d\s().-]{5,20}\d")
@@ -23,7 +24,7 @@ def language_of(tracker: Tracker) -> str:
     language = tracker.get_slot("language") or (tracker.latest_message.get("metadata") or {}).get("language")
     if language in ("en", "zh"):
         return str(language)
-    return "zh" if _HAN.search(tracker.latest_message.get("text") or "") else "en"
+    return detect_language(tracker.latest_message.get("text") or "")
 
 
 def metadata_value(tracker: Tracker, key: str) -> str | None:

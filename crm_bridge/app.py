@@ -13,14 +13,13 @@ from fastapi.staticfiles import StaticFiles
 from crm_bridge.agent.views import router as agent_router
 from crm_bridge.agent.ws import router as agent_ws_router
 from crm_bridge.chat.views import router as chat_router
-from crm_bridge.config import get_settings
 from crm_bridge.contacts.views import router as contacts_router
 from crm_bridge.conversations.views import router as conversations_router
-from crm_bridge.db import get_sessionmaker
 from crm_bridge.errors import install_error_handlers
 from crm_bridge.escalation.views import router as escalation_router
 from crm_bridge.feedback.views import router as feedback_router
 from crm_bridge.health import router as health_router
+from crm_bridge.kb.views import router as kb_router
 from crm_bridge.openapi import install_openapi
 from crm_bridge.outbox.worker import start_zoho_worker
 from crm_bridge.pages.views import STATIC_DIR
@@ -29,15 +28,16 @@ from crm_bridge.rasa_client import RasaClient
 from crm_bridge.ratelimit import SlidingWindow
 from crm_bridge.realtime import bus as realtime
 from crm_bridge.request_id import RequestIdMiddleware
+from crm_bridge.sentiment.views import router as sentiment_router
 from crm_bridge.tickets.views import router as tickets_router
 from crm_bridge.users.views import router as users_router
 from crm_bridge.widget.views import WidgetCorsMiddleware
 from crm_bridge.widget.views import router as widget_router
 from crm_bridge.widget.ws import router as widget_ws_router
+from kefu_core.db import get_sessionmaker
+from kefu_core.settings import get_settings
 from knowledge_base.runtime import build_retriever
-from knowledge_base.views import router as kb_router
 from sentiment.runtime import warm_sentiment
-from sentiment.views import router as sentiment_router
 
 log = logging.getLogger("kefu")
 

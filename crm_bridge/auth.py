@@ -15,9 +15,9 @@ from fastapi import Depends, HTTPException, Request, Response, status
 from fastapi.concurrency import run_in_threadpool
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from crm_bridge.config import get_settings
-from crm_bridge.db import read_session, utcnow
 from crm_bridge.users.models import Role, User
+from kefu_core.db import read_session, utcnow
+from kefu_core.settings import get_settings
 
 SESSION_COOKIE = "kefu_session"
 K = TypeVar("K")

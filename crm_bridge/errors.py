@@ -1,4 +1,4 @@
-"""Domain errors raised by services, and the one error shape the API answers with."""
+"""The one error shape the API answers with: domain errors (kefu_core.errors) translated at the edge."""
 
 from __future__ import annotations
 
@@ -11,54 +11,9 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from kefu_core.errors import DomainError
+
 log = logging.getLogger("kefu.errors")
-
-
-class DomainError(Exception):
-    """Base of the errors a service raises; the edge maps each to one HTTP status."""
-
-    status_code = 400
-    code = "bad_request"
-
-    def __init__(self, message: str, *, details: Any = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.details = details
-
-
-class Invalid(DomainError):
-    """The request is well-formed but its content is not acceptable."""
-
-    status_code = 422
-    code = "invalid_request"
-
-
-class NotFound(DomainError):
-    """The thing asked for does not exist."""
-
-    status_code = 404
-    code = "not_found"
-
-
-class Conflict(DomainError):
-    """The request clashes with the current state."""
-
-    status_code = 409
-    code = "conflict"
-
-
-class TooManyRequests(DomainError):
-    """The caller is over a rate limit; details.retry_after_s says when to try again."""
-
-    status_code = 429
-    code = "rate_limited"
-
-
-class Unavailable(DomainError):
-    """A part kefu depends on is down."""
-
-    status_code = 503
-    code = "unavailable"
 
 
 def error_body(code: str, message: str, request_id: str, details: Any = None) -> dict[str, Any]:

@@ -10,8 +10,8 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy import text
 
-from crm_bridge.config import get_settings
 from crm_bridge.db import DbSession
+from kefu_core.settings import get_settings
 from knowledge_base import service as kb
 
 router = APIRouter(tags=["health"])

@@ -3,13 +3,13 @@
 from crm_bridge.agent import models as agent_models
 from crm_bridge.contacts import models as contacts_models
 from crm_bridge.conversations import models as conversations_models
-from crm_bridge.db import Base
 from crm_bridge.escalation import models as escalation_models
 from crm_bridge.feedback import models as feedback_models
 from crm_bridge.outbox import models as outbox_models
 from crm_bridge.tickets import models as tickets_models
 from crm_bridge.users import models as users_models
 from crm_bridge.widget import models as widget_models
+from kefu_core.db import Base
 from knowledge_base import models as kb_models
 
 __all__ = [

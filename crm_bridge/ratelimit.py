@@ -6,7 +6,7 @@ import threading
 import time
 from collections import deque
 
-from crm_bridge.errors import TooManyRequests
+from kefu_core.errors import TooManyRequests
 
 PRUNE_ABOVE = 10_000  # keys kept before old ones are swept (bounded memory under a flood of addresses)
 

@@ -13,7 +13,7 @@ from fastapi import Response
 from pydantic import TypeAdapter
 from sqlalchemy.orm import Session
 
-from crm_bridge.db import read_session
+from kefu_core.db import read_session
 
 # Two threads per process: one runs Python while the other waits on the database. With FastAPI's
 # forty, ten concurrent lookups fought over the interpreter lock and p95 doubled (27 ms against 14).

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from crm_bridge.users import service as users
 from crm_bridge.users.models import Role, User
-from kefu.paths import var_dir
+from kefu_core.paths import var_dir
 from knowledge_base import curation
 from knowledge_base import service as kb
 from knowledge_base.models import FaqEntry

@@ -11,7 +11,7 @@ from typing import Any
 
 from kefu import bench_chat, bench_crm, bench_dialogue, bench_handoff, bench_kb, bench_sentiment
 from kefu.benchlib import write_result
-from kefu.paths import ROOT
+from kefu_core.paths import ROOT
 
 BENCHES: dict[str, Callable[[Path], dict[str, Any]]] = {
     "chat": bench_chat.run,

@@ -19,12 +19,12 @@ from sqlalchemy import create_engine, insert, text
 from sqlalchemy.orm import Session
 
 from crm_bridge.contacts.models import Contact
-from crm_bridge.db import make_engine, utcnow
 from crm_bridge.users import service as users
 from crm_bridge.users.models import Role
 from kefu.benchlib import machine, now_iso, write_doc_section, yes_no
 from kefu.bootstrap import prepare_database
 from kefu.stack import VENV_BIN, Service, free_port
+from kefu_core.db import make_engine, utcnow
 
 PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 CLIENTS = 10

@@ -14,7 +14,7 @@ from rich.progress import track
 
 from kefu.benchlib import fresh_stack, latency_summary, machine, now_iso, write_doc_section, yes_no
 from kefu.model import RASA_BIN, ensure_model, rasa_env
-from kefu.paths import ROOT
+from kefu_core.paths import ROOT
 
 STORIES = ROOT / "tests" / "dialogue" / "test_stories.yml"
 # Why a macro-F1 miss happens with this data (written under the table when the target is missed).

@@ -24,13 +24,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from crm_bridge.conversations.models import Conversation, ConversationStatus
-from crm_bridge.db import make_engine
 from crm_bridge.users import service as users
 from crm_bridge.users.models import Role
 from crm_bridge.widget.models import WidgetSession
 from kefu.benchlib import latency_summary, machine, now_iso, percentile, write_doc_section, yes_no
 from kefu.bootstrap import prepare_database
-from kefu.stack import Service, crm_bridge_command, free_port
+from kefu.stack import start_worker
+from kefu_core.db import make_engine
 
 CONNECTIONS = 200
 ROUNDS = 5
@@ -38,35 +38,6 @@ CONCURRENT_POSTS = 4
 STRESS_POSTS = 16
 TARGET_P95_MS = 100.0
 PASSWORD = "bench handoff password"
-
-
-def start_worker(var: Path, name: str, env: dict[str, str], timeout: float = 180.0) -> tuple[Service, str]:
-    """One crm_bridge uvicorn worker on a free port, ready to serve; -> (service, base URL)."""
-    port = free_port()
-    closed = f"http://127.0.0.1:{free_port()}"
-    service = Service(
-        name,
-        crm_bridge_command(port),
-        {
-            **os.environ,
-            "RASA_URL": closed,
-            "ACTION_SERVER_URL": closed,
-            "KEFU_VAR_DIR": str(var),
-            # Hundreds of simulated customers share one loopback address: lift the per-address limit.
-            "KEFU_WIDGET_SESSIONS_PER_MINUTE": "1000000",
-            **env,
-        },
-        f"http://127.0.0.1:{port}/livez",
-        var / f"{name}.log",
-    )
-    service.start()
-    deadline = time.monotonic() + timeout
-    while not service.ready():
-        if (service.proc is not None and service.proc.poll() is not None) or time.monotonic() > deadline:
-            service.stop()
-            raise RuntimeError(f"{name} did not start:\n{service.tail()}")
-        time.sleep(0.3)
-    return service, f"http://127.0.0.1:{port}"
 
 
 def _agent(url: str) -> int:

@@ -11,8 +11,8 @@ from typing import Any
 from kefu.bench_kb_scale import run_scale
 from kefu.benchlib import machine, now_iso, write_doc_section, yes_no
 from kefu.kb_eval_cli import adapted_embedder
-from kefu.paths import ROOT
-from knowledge_base.embedder import Embedder
+from kefu_core.encoding.embedder import Embedder
+from kefu_core.paths import ROOT
 from knowledge_base.evaluate import EvalInputError, evaluate, load_banking77, load_kb, load_queries
 from knowledge_base.service import SEED_FILE
 

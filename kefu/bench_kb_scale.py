@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from kefu.benchlib import latency_summary
-from knowledge_base.embedder import Embedder
+from kefu_core.encoding.embedder import Embedder
 from knowledge_base.retriever import FaqRetriever
 from knowledge_base.service import SEED_FILE, read_jsonl
 from knowledge_base.vector_cache import VectorCache

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from kefu.benchlib import latency_summary, machine, now_iso, write_doc_section, yes_no
-from kefu.paths import ROOT
+from kefu_core.paths import ROOT
 
 # The shared development sets beside the repository; KEFU_SENTIMENT_DEV_DIR points elsewhere.
 DEV = Path(os.environ.get("KEFU_SENTIMENT_DEV_DIR", ROOT.parent / "shared" / "datasets" / "sentiment_dev"))
@@ -25,7 +25,7 @@ MEMORY_PROBE = """
 import json, re
 def rss():
     return int(re.search(r"VmRSS:\\s+(\\d+)", open("/proc/self/status").read()).group(1)) / 1024
-from knowledge_base.embedder import shared_embedder
+from kefu_core.encoding.embedder import shared_embedder
 shared_embedder().encode(["warm up"])
 before_jieba = rss()
 from knowledge_base.lexical import tokenize

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from kefu.paths import ROOT
+from kefu_core.paths import ROOT
 
 DOC = ROOT / "docs" / "benchmarks.md"
 HEADER = (

@@ -7,9 +7,9 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session
 
-from crm_bridge.db import make_engine
 from crm_bridge.migrate import upgrade
 from crm_bridge.seed import seed_demo_users, seed_knowledge_base
+from kefu_core.db import make_engine
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ import sys
 import time
 from collections.abc import Sequence
 
-from kefu.paths import var_dir
+from kefu_core.paths import var_dir
 
 
 def _interrupt(signum: int, frame: object) -> None:
@@ -16,10 +16,10 @@ def _interrupt(signum: int, frame: object) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from crm_bridge.config import get_settings
     from kefu.bootstrap import prepare_database
     from kefu.model import ensure_model
     from kefu.stack import Ports, Stack
+    from kefu_core.settings import get_settings
 
     settings = get_settings()
     print(">> database: migrating and seeding", flush=True)
@@ -67,8 +67,8 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _db_upgrade(args: argparse.Namespace) -> int:
-    from crm_bridge.config import get_settings
     from kefu.bootstrap import prepare_database
+    from kefu_core.settings import get_settings
 
     prepare_database(get_settings().database_url, seed=False)
     print("database is at the latest schema")
@@ -76,8 +76,8 @@ def _db_upgrade(args: argparse.Namespace) -> int:
 
 
 def _seed(args: argparse.Namespace) -> int:
-    from crm_bridge.config import get_settings
     from kefu.bootstrap import prepare_database
+    from kefu_core.settings import get_settings
 
     settings = get_settings()
     # Demo accounts only in development: production accounts are made with passwords their owners choose.
@@ -99,12 +99,12 @@ def _model(args: argparse.Namespace) -> int:
 def _users_create(args: argparse.Namespace) -> int:
     from sqlalchemy.orm import Session
 
-    from crm_bridge.config import get_settings
-    from crm_bridge.db import make_engine
-    from crm_bridge.errors import DomainError
     from crm_bridge.migrate import upgrade
     from crm_bridge.users import service
     from crm_bridge.users.models import Role
+    from kefu_core.db import make_engine
+    from kefu_core.errors import DomainError
+    from kefu_core.settings import get_settings
 
     if args.password_stdin:
         password = sys.stdin.readline().rstrip("\n")

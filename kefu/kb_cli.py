@@ -22,10 +22,10 @@ def _format(path: Path, given: str | None) -> str | None:
 def _import(args: argparse.Namespace) -> int:
     from sqlalchemy.orm import Session
 
-    from crm_bridge.config import get_settings
-    from crm_bridge.db import make_engine
-    from crm_bridge.errors import DomainError
     from crm_bridge.migrate import upgrade
+    from kefu_core.db import make_engine
+    from kefu_core.errors import DomainError
+    from kefu_core.settings import get_settings
     from knowledge_base import curation
 
     path = Path(args.file)
@@ -70,8 +70,8 @@ def _import(args: argparse.Namespace) -> int:
 def _export(args: argparse.Namespace) -> int:
     from sqlalchemy.orm import Session
 
-    from crm_bridge.config import get_settings
-    from crm_bridge.db import make_engine
+    from kefu_core.db import make_engine
+    from kefu_core.settings import get_settings
     from knowledge_base import curation
 
     path = Path(args.file)
@@ -96,11 +96,11 @@ def _reindex(args: argparse.Namespace) -> int:
 
     from sqlalchemy.orm import Session
 
-    from crm_bridge.config import get_settings
-    from crm_bridge.db import make_engine
     from crm_bridge.migrate import upgrade
+    from kefu_core.db import make_engine
+    from kefu_core.encoding.embedder import shared_embedder
+    from kefu_core.settings import get_settings
     from knowledge_base import runtime
-    from knowledge_base.embedder import shared_embedder
     from knowledge_base.retriever import FaqRetriever
 
     settings = get_settings()
@@ -138,12 +138,12 @@ def _reindex(args: argparse.Namespace) -> int:
 def _adapt(args: argparse.Namespace) -> int:
     from sqlalchemy.orm import Session
 
-    from crm_bridge.config import get_settings
-    from crm_bridge.db import make_engine
-    from kefu.paths import var_dir
+    from kefu_core.db import make_engine
+    from kefu_core.encoding.embedder import default_model_path
+    from kefu_core.paths import var_dir
+    from kefu_core.settings import get_settings
     from knowledge_base import runtime
     from knowledge_base.adapt import adapt, fingerprint
-    from knowledge_base.embedder import default_model_path
 
     settings = get_settings()
     base = Path(args.base or settings.embedding_model or default_model_path())

@@ -80,8 +80,8 @@ def adapted_embedder(entries: Any, *, seed: int, epochs: int) -> Iterator[Any]:
     that is removed when the block ends (each copy is ~90 MB)."""
     from rich.progress import Progress
 
+    from kefu_core.encoding.embedder import Embedder, default_model_path
     from knowledge_base.adapt import adapt
-    from knowledge_base.embedder import Embedder, default_model_path
 
     with tempfile.TemporaryDirectory(prefix="kefu-adapted-") as folder:
         out = Path(folder)

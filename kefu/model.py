@@ -9,7 +9,7 @@ import sys
 import time
 from pathlib import Path
 
-from kefu.paths import ROOT
+from kefu_core.paths import ROOT
 
 RASA_BIN = ROOT / ".venv-rasa" / "bin" / "rasa"
 MODELS = ROOT / "models"
@@ -21,14 +21,16 @@ def training_inputs() -> list[Path]:
     files = [ROOT / "config.yml", ROOT / "bot" / "domain.yml", ROOT / "requirements" / "rasa.lock"]
     files += sorted((ROOT / "bot" / "data").rglob("*.yml"))
     files += sorted((ROOT / "bot" / "components").rglob("*.py"))
-    files.append(ROOT / "knowledge_base" / "onnx_encoder.py")  # the sentence featurizer's encoder
+    # What bot/components imports of the core: the sentence featurizer's encoder and the language rule.
+    files += [ROOT / "kefu_core" / "encoding" / name for name in ("onnx.py", "tokens.py")]
+    files.append(ROOT / "kefu_core" / "language.py")
     return files
 
 
 def sentence_encoder_dir() -> Path:
     """The int8 MiniLM bundle the NLU pipeline's sentence featurizer trains with (exported once)."""
-    from knowledge_base.embedder import default_model_path
-    from knowledge_base.onnx_encoder import ensure_bundle
+    from kefu_core.encoding.embedder import default_model_path
+    from kefu_core.encoding.onnx import ensure_bundle
 
     return ensure_bundle(default_model_path())
 

@@ -11,11 +11,11 @@ from rich.table import Table
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from crm_bridge.config import get_settings
-from crm_bridge.db import make_engine
 from crm_bridge.migrate import upgrade
 from crm_bridge.outbox import service
 from crm_bridge.outbox.models import OutboxStatus
+from kefu_core.db import make_engine
+from kefu_core.settings import get_settings
 
 
 def _session() -> tuple[Session, Engine]:

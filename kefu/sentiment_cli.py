@@ -11,7 +11,7 @@ from typing import Any
 
 
 def _train(args: argparse.Namespace) -> int:
-    from crm_bridge.config import get_settings
+    from kefu_core.settings import get_settings
     from sentiment.encoder import sentence_encoder
     from sentiment.train import ensure_model
 

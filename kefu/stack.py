@@ -19,7 +19,7 @@ from typing import IO
 import httpx
 
 from kefu.model import RASA_BIN, rasa_env
-from kefu.paths import ROOT
+from kefu_core.paths import ROOT
 
 VENV_BIN = Path(sys.executable).parent
 
@@ -90,6 +90,35 @@ class Service:
             return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
         except OSError:
             return ""
+
+
+def start_worker(var: Path, name: str, env: dict[str, str], timeout: float = 180.0) -> tuple[Service, str]:
+    """One crm_bridge uvicorn worker on a free port, ready to serve; -> (service, base URL)."""
+    port = free_port()
+    closed = f"http://127.0.0.1:{free_port()}"
+    service = Service(
+        name,
+        crm_bridge_command(port),
+        {
+            **os.environ,
+            "RASA_URL": closed,
+            "ACTION_SERVER_URL": closed,
+            "KEFU_VAR_DIR": str(var),
+            # Hundreds of simulated customers share one loopback address: lift the per-address limit.
+            "KEFU_WIDGET_SESSIONS_PER_MINUTE": "1000000",
+            **env,
+        },
+        f"http://127.0.0.1:{port}/livez",
+        var / f"{name}.log",
+    )
+    service.start()
+    deadline = time.monotonic() + timeout
+    while not service.ready():
+        if (service.proc is not None and service.proc.poll() is not None) or time.monotonic() > deadline:
+            service.stop()
+            raise RuntimeError(f"{name} did not start:\n{service.tail()}")
+        time.sleep(0.3)
+    return service, f"http://127.0.0.1:{port}"
 
 
 @dataclass

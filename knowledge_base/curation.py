@@ -12,7 +12,7 @@ from pydantic import ValidationError
 from sqlalchemy import Select, or_, select
 from sqlalchemy.orm import Session, selectinload
 
-from crm_bridge.errors import Conflict, Invalid, NotFound
+from kefu_core.errors import Conflict, Invalid, NotFound
 from knowledge_base.models import FaqEntry, FaqRevision, FaqStatus, FaqVariant, new_faq_id
 from knowledge_base.schemas import FaqImportRow
 

@@ -17,8 +17,8 @@ from typing import Any
 import numpy as np
 from rich.progress import track
 
-from crm_bridge.conversations.language import detect_language
-from knowledge_base.embedder import Embedder
+from kefu_core.encoding.embedder import Embedder
+from kefu_core.language import detect_language
 from knowledge_base.retriever import Decision, EntryDoc, FaqRetriever, Thresholds
 
 STATUSES = frozenset({"draft", "published", "archived"})  # knowledge_base.models.FaqStatus

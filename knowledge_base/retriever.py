@@ -18,10 +18,11 @@ from typing import Literal
 import faiss
 import numpy as np
 
-from knowledge_base.embedder import Embedder, one_blas_thread
+from kefu_core.encoding.embedder import Embedder, one_blas_thread
+from kefu_core.encoding.tokens import TokenVectors
 from knowledge_base.entry_classifier import DESIGNS, ClassifierDesign, EntryClassifier
 from knowledge_base.lexical import LexicalIndex, tokenize
-from knowledge_base.token_match import TokenVectors, idf_table, maxsim, query_weights
+from knowledge_base.token_match import idf_table, maxsim, query_weights
 from knowledge_base.vector_cache import VectorCache
 
 Decision = Literal["answer", "clarify", "none"]

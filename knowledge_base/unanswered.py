@@ -8,10 +8,10 @@ import numpy as np
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from crm_bridge.db import utcnow
-from crm_bridge.errors import Conflict, NotFound
+from kefu_core.db import utcnow
+from kefu_core.encoding.embedder import Embedder
+from kefu_core.errors import Conflict, NotFound
 from knowledge_base import curation
-from knowledge_base.embedder import Embedder
 from knowledge_base.models import FaqEntry, FaqStatus, UnansweredQuestion
 
 SAME_QUESTION = 0.8  # cosine above which two questions are taken as one

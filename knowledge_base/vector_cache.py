@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from knowledge_base.token_match import TokenVectors
+from kefu_core.encoding.tokens import TokenVectors
 
 FORMAT = 1
 KEY_BYTES = 16
@@ -35,21 +35,6 @@ TOKEN_HEADER = KEY_BYTES + COUNT.itemsize + 4  # key, count, CRC-32 of the ids a
 def text_key(text: str) -> bytes:
     """The store's key for a text: its first 16 bytes of SHA-256."""
     return hashlib.sha256(text.encode("utf-8")).digest()[:KEY_BYTES]
-
-
-def model_fingerprint(model_path: Path) -> str:
-    """Identifies a model folder by its files: names, sizes and the content of the small ones (configs).
-
-    Not by path or time: the same model reinstalled elsewhere keeps its vectors valid.
-    """
-    digest = hashlib.sha256()
-    for path in sorted(model_path.rglob("*")):
-        if path.is_file():
-            size = path.stat().st_size
-            digest.update(f"{path.relative_to(model_path)}:{size}".encode())
-            if size < 1_000_000:
-                digest.update(path.read_bytes())
-    return digest.hexdigest()[:16]
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,7 @@ class Analyser:
 
     def analyse_many(self, texts: list[str], language: str | None = None) -> list[Analysis]:
         """Analyses for a batch (`language` applies to all; detected per text when None)."""
-        from crm_bridge.conversations.language import detect_language
+        from kefu_core.language import detect_language
 
         for text in texts:
             if not isinstance(text, str) or not text.strip():
@@ -68,7 +68,7 @@ def build_backend(backend: str, model_path: str = "", embedding_model: str = "")
 
 def get_analyser() -> Analyser:
     """The process's analyser for the configured backend (built once; first use may train the model)."""
-    from crm_bridge.config import get_settings
+    from kefu_core.settings import get_settings
 
     settings = get_settings()
     key = (settings.sentiment_backend, settings.sentiment_model_path)

@@ -30,8 +30,8 @@ class SentenceEncoder:
 
 def sentence_encoder(embedding_model: str | Path | None = None) -> SentenceEncoder:
     """The int8 ONNX encoder of the embedding model where possible, else the shared embedder."""
-    from knowledge_base.embedder import shared_embedder
-    from knowledge_base.onnx_encoder import INT8_NAME, open_encoder
+    from kefu_core.encoding.embedder import shared_embedder
+    from kefu_core.encoding.onnx import INT8_NAME, open_encoder
 
     embedder = shared_embedder(embedding_model or None)
     if embedder.runtime != "torch":

@@ -15,7 +15,7 @@ import joblib
 import numpy as np
 import sklearn
 
-from kefu.paths import var_dir
+from kefu_core.paths import var_dir
 from sentiment.model import DESIGNS, LABELS, SEED, Design, LanguageModel
 
 log = logging.getLogger("kefu.sentiment")

@@ -1,4 +1,4 @@
-"""The crm_bridge app in-process on each database, and logged-in clients (tests/api, tests/connectors).
+"""The crm_bridge app in-process on each database, and logged-in clients (tests/crm_bridge/...).
 Rasa is deliberately not running here: the end-to-end tests cover the real Rasa path; these cover
 validation and the Rasa-down path."""
 

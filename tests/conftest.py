@@ -11,8 +11,8 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.orm import Session
 
-from crm_bridge.db import make_engine
 from kefu.bootstrap import prepare_database
+from kefu_core.db import make_engine
 from tests.helpers import sqlite_url
 
 

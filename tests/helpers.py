@@ -10,7 +10,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
-from crm_bridge import config, db
+from kefu_core import db
+from kefu_core import settings as config
 
 
 def clear_caches() -> None:

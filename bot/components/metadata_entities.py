@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from rasa.engine.graph import ExecutionContext, GraphComponent
@@ -11,6 +10,8 @@ from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
 from rasa.nlu.extractors.extractor import EntityExtractorMixin
 from rasa.shared.nlu.training_data.message import Message
+
+from kefu_core.language import carries_language
 
 # metadata key -> entity (and slot) name; values are set by crm_bridge, never guessed from the text
 FIELDS = {
@@ -21,20 +22,6 @@ FIELDS = {
 }
 LANGUAGES = {"en", "zh"}
 SENTIMENTS = {"negative", "neutral", "positive"}
-
-_HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
-# Things that are the same in every language: emails, ticket and order numbers, phone numbers, digits.
-_NEUTRAL = re.compile(r"[\w.%+-]+@[\w.-]+\.[A-Za-z]{2,}|[Tt]-\d+|[+\d][\d\s()-]*|ok\b", re.ASCII)
-_WORD = re.compile(r"[A-Za-z]{2,}")
-
-
-def carries_language(text: str) -> bool:
-    """Whether a message says anything about its language (an email, a phone number or "5" does not)."""
-    if text.startswith("/"):  # a button payload: the customer clicked, they did not write
-        return False
-    if _HAN.search(text):
-        return True
-    return bool(_WORD.search(_NEUTRAL.sub(" ", text)))
 
 
 def metadata_entities(metadata: dict[str, Any], text: str) -> list[dict[str, Any]]:

@@ -27,7 +27,7 @@ from rasa.shared.nlu.constants import TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from knowledge_base.onnx_encoder import BUNDLE_FILES, BUNDLE_GRAPH, OnnxEncoder
+from kefu_core.encoding.onnx import BUNDLE_FILES, BUNDLE_GRAPH, OnnxEncoder
 
 ENV_DIR = "KEFU_SENTENCE_ENCODER_DIR"
 

@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from crm_bridge.db import Base, UTCDateTime, utcnow
+from kefu_core.db import Base, UTCDateTime, utcnow
 
 
 class CannedReply(Base):

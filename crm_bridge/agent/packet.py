@@ -10,13 +10,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from crm_bridge.chat.flows import UNAVAILABLE
-from crm_bridge.config import get_settings
 from crm_bridge.contacts.models import Contact
 from crm_bridge.conversations.models import Conversation, ConversationStatus, Message, MessageRole
 from crm_bridge.escalation.models import Escalation
 from crm_bridge.realtime.events import message_object
 from crm_bridge.tickets import service as tickets
 from crm_bridge.tickets.models import Ticket, TicketStatus
+from kefu_core.settings import get_settings
 
 log = logging.getLogger("kefu.agent")
 FAILED_RESPONSES = {"utter_faq_none", "utter_kb_unavailable", "utter_default", "utter_ask_rephrase"}

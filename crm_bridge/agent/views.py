@@ -22,11 +22,11 @@ from crm_bridge.auth import Principal, forget_account, require_role
 from crm_bridge.conversations import service as conversations
 from crm_bridge.conversations.models import ConversationStatus, MessageRole
 from crm_bridge.db import DbSession
-from crm_bridge.errors import Conflict, NotFound
 from crm_bridge.escalation import service as escalation
 from crm_bridge.realtime.events import emit_message, message_object
 from crm_bridge.users import service as users
 from crm_bridge.users.models import Role, User
+from kefu_core.errors import Conflict, NotFound
 
 router = APIRouter(prefix="/api/v1/agent", tags=["agent"])
 Agent = Annotated[Principal, require_role(Role.agent)]

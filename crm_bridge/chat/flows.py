@@ -9,11 +9,11 @@ from sqlalchemy.orm import Session
 from crm_bridge.chat.schemas import ChatMessage, ChatRequest, ChatResponse
 from crm_bridge.contacts import service as contacts
 from crm_bridge.conversations import service as conversations
-from crm_bridge.conversations.language import detect_language
 from crm_bridge.conversations.models import Conversation, ConversationStatus, Message, MessageRole
 from crm_bridge.escalation import service as escalation
 from crm_bridge.rasa_client import RasaClient, RasaUnavailable
 from crm_bridge.realtime.events import emit_message
+from kefu_core.language import detect_language
 from sentiment.runtime import label_message, rasa_metadata
 
 log = logging.getLogger("kefu.chat")

@@ -11,13 +11,13 @@ from sqlalchemy import select
 
 from crm_bridge.chat.flows import handle_turn
 from crm_bridge.chat.schemas import ChatRequest, ChatResponse
-from crm_bridge.config import get_settings
 from crm_bridge.contacts.models import ContactIdentity
 from crm_bridge.conversations import service as conversations
 from crm_bridge.conversations.models import Conversation
 from crm_bridge.db import DbSession
-from crm_bridge.errors import NotFound
 from crm_bridge.realtime.events import message_object
+from kefu_core.errors import NotFound
+from kefu_core.settings import get_settings
 
 router = APIRouter(prefix="/api/v1", tags=["chat"])
 _bearer = HTTPBearer(auto_error=False)

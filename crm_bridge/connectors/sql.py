@@ -8,11 +8,11 @@ from sqlalchemy.orm import Session
 from crm_bridge.connectors.base import ConnectorError, ContactPayload, FeedbackPayload, TicketPayload
 from crm_bridge.contacts import service as contacts
 from crm_bridge.contacts.models import Contact, Tier
-from crm_bridge.errors import DomainError
 from crm_bridge.feedback import service as feedback_service
 from crm_bridge.feedback.models import Feedback
 from crm_bridge.tickets import service as tickets
 from crm_bridge.tickets.models import Ticket, format_number, parse_number
+from kefu_core.errors import DomainError
 
 
 def contact_payload(contact: Contact) -> ContactPayload:

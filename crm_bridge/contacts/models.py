@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import JSON, Enum, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from crm_bridge.db import Base, UTCDateTime, utcnow
+from kefu_core.db import Base, UTCDateTime, utcnow
 
 
 class Tier(enum.StrEnum):

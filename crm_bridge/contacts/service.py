@@ -11,8 +11,8 @@ from sqlalchemy.orm import Session, joinedload, selectinload
 
 from crm_bridge.contacts.models import Contact, ContactIdentity
 from crm_bridge.conversations.models import Conversation, Message, MessageRole
-from crm_bridge.db import utcnow
-from crm_bridge.errors import Conflict, Invalid, NotFound
+from kefu_core.db import utcnow
+from kefu_core.errors import Conflict, Invalid, NotFound
 
 ERASED = "[erased]"
 

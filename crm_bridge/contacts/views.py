@@ -20,10 +20,10 @@ from crm_bridge.contacts.schemas import (
     normalise_phone,
 )
 from crm_bridge.db import DbSession
-from crm_bridge.errors import Invalid
 from crm_bridge.pagination import Page, PageParams, page_params, paginate
 from crm_bridge.reads import read_json
 from crm_bridge.users.models import Role
+from kefu_core.errors import Invalid
 
 router = APIRouter(prefix="/api/v1/contacts", tags=["contacts"])
 Agent = Annotated[Principal, require_role(Role.agent, allow_service=True)]

@@ -10,8 +10,8 @@ from sqlalchemy import Select, select
 from sqlalchemy.orm import Session, selectinload
 
 from crm_bridge.conversations.models import Conversation, ConversationStatus, Message, MessageRole
-from crm_bridge.db import utcnow
-from crm_bridge.errors import NotFound
+from kefu_core.db import utcnow
+from kefu_core.errors import NotFound
 
 
 def open_conversation(session: Session, *, contact_id: int, channel: str, language: str) -> Conversation:

@@ -14,19 +14,19 @@ from typing import Any
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
-from crm_bridge.config import get_settings
 from crm_bridge.contacts.models import Contact, Tier
 from crm_bridge.conversations import service as conversations
 from crm_bridge.conversations.models import Conversation, ConversationStatus, Message, MessageRole
-from crm_bridge.db import utcnow
-from crm_bridge.errors import Conflict
-from crm_bridge.escalation.hours import BusinessHours
 from crm_bridge.escalation.models import Escalation, Outcome, Reason
-from crm_bridge.escalation.texts import say, when
 from crm_bridge.realtime.events import AGENTS, emit, emit_message, emit_status
 from crm_bridge.tickets import service as tickets
 from crm_bridge.tickets.models import Priority, Ticket, TicketStatus
 from crm_bridge.users.models import User
+from kefu_core.db import utcnow
+from kefu_core.errors import Conflict
+from kefu_core.hours import BusinessHours
+from kefu_core.settings import get_settings
+from kefu_core.texts import say, when
 
 CS = ConversationStatus
 TRANSCRIPT_LIMIT = 200

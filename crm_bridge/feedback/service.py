@@ -11,10 +11,10 @@ from sqlalchemy.orm import Session
 
 from crm_bridge.contacts.models import Contact
 from crm_bridge.conversations.models import Conversation
-from crm_bridge.errors import Invalid
 from crm_bridge.feedback.models import Feedback
 from crm_bridge.tickets.models import Ticket, format_number, parse_number
 from crm_bridge.users.models import User
+from kefu_core.errors import Invalid
 
 
 @dataclass(frozen=True)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from alembic import context
 
-from crm_bridge.db import make_engine
 from crm_bridge.models_registry import Base
+from kefu_core.db import make_engine
 
 config = context.config
 url = config.get_main_option("sqlalchemy.url")

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import JSON, Enum, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from crm_bridge.db import Base, UTCDateTime, utcnow
+from kefu_core.db import Base, UTCDateTime, utcnow
 
 
 class OutboxStatus(enum.StrEnum):

@@ -24,8 +24,8 @@ from crm_bridge.connectors.base import (
     FeedbackPayload,
     TicketPayload,
 )
-from crm_bridge.db import utcnow
 from crm_bridge.outbox.models import ExternalLink, LinkKind, Operation, OutboxItem, OutboxStatus
+from kefu_core.db import utcnow
 
 log = logging.getLogger("kefu.outbox")
 

@@ -23,10 +23,10 @@ from crm_bridge.auth import (
     current_principal,
     set_session_cookie,
 )
-from crm_bridge.config import get_settings
 from crm_bridge.db import DbSession
 from crm_bridge.users import service
 from crm_bridge.users.models import Role
+from kefu_core.settings import get_settings
 
 PAGES_DIR = Path(__file__).resolve().parent
 STATIC_DIR = PAGES_DIR / "static"

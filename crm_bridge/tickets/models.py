@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import JSON, Enum, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from crm_bridge.db import Base, UTCDateTime, utcnow
+from kefu_core.db import Base, UTCDateTime, utcnow
 
 NUMBER = re.compile(r"^T-(\d{6,})$")
 

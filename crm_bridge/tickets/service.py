@@ -12,13 +12,13 @@ from sqlalchemy import Select, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
-from crm_bridge.config import get_settings
 from crm_bridge.contacts.models import Contact
 from crm_bridge.conversations.models import Conversation
-from crm_bridge.db import utcnow
-from crm_bridge.errors import Conflict, Invalid, NotFound
 from crm_bridge.tickets.models import EventKind, Priority, Ticket, TicketEvent, TicketStatus, parse_number
 from crm_bridge.users.models import User
+from kefu_core.db import utcnow
+from kefu_core.errors import Conflict, Invalid, NotFound
+from kefu_core.settings import get_settings
 
 S = TicketStatus
 ALLOWED: dict[TicketStatus, frozenset[TicketStatus]] = {

@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import JSON, Boolean, Enum, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from crm_bridge.db import Base, UTCDateTime, utcnow
+from kefu_core.db import Base, UTCDateTime, utcnow
 
 
 class Role(enum.StrEnum):

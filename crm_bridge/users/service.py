@@ -9,8 +9,8 @@ from argon2.exceptions import VerificationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from crm_bridge.errors import Conflict, Invalid, NotFound
 from crm_bridge.users.models import Role, User
+from kefu_core.errors import Conflict, Invalid, NotFound
 
 _hasher = PasswordHasher()
 

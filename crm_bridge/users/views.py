@@ -18,11 +18,11 @@ from crm_bridge.auth import (
     set_session_cookie,
 )
 from crm_bridge.db import DbSession
-from crm_bridge.errors import DomainError
 from crm_bridge.pagination import Page, PageParams, page_params, paginate
 from crm_bridge.users import service
 from crm_bridge.users.models import Role, User
 from crm_bridge.users.schemas import Token, UserCreate, UserRead, UserUpdate
+from kefu_core.errors import DomainError
 
 router = APIRouter(prefix="/api/v1", tags=["auth and users"])
 AdminOnly = Annotated[Principal, require_role(Role.admin)]

@@ -16,11 +16,11 @@ import jwt
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from crm_bridge.config import get_settings
 from crm_bridge.contacts import service as contacts
 from crm_bridge.conversations.models import Conversation
-from crm_bridge.db import utcnow
 from crm_bridge.widget.models import WidgetSession
+from kefu_core.db import utcnow
+from kefu_core.settings import get_settings
 
 CHANNEL = "web"
 GRACE = timedelta(seconds=120)

@@ -21,13 +21,13 @@ from crm_bridge.chat.flows import handle_turn
 from crm_bridge.chat.schemas import ChatRequest
 from crm_bridge.conversations import service as conversations
 from crm_bridge.conversations.models import Conversation, ConversationStatus, Message
-from crm_bridge.db import get_sessionmaker
-from crm_bridge.errors import Invalid
 from crm_bridge.feedback import service as feedback
 from crm_bridge.feedback.models import Feedback
 from crm_bridge.realtime.bus import Bus, relay
 from crm_bridge.realtime.events import AGENTS, contact_channel, message_object
 from crm_bridge.widget import sessions
+from kefu_core.db import get_sessionmaker
+from kefu_core.errors import Invalid
 
 router = APIRouter()
 UNAUTHORIZED = 4401

@@ -30,7 +30,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
             "KEFU_VAR_DIR": str(var),
             # The very-negative trigger (one message) would hand most complaints straight to a human,
             # before the dialogue speaks; here the dialogue's own answers are under test, so only
-            # "two negative in a row" stays on (the single-message trigger: tests/escalation).
+            # "two negative in a row" stays on (the single-message trigger: tests/crm_bridge/escalation).
             "KEFU_NEGATIVE_SENTIMENT_THRESHOLD": "-1",
         },
     )

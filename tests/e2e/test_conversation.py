@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from crm_bridge.conversations.models import Message, MessageRole
-from crm_bridge.db import make_engine
+from kefu_core.db import make_engine
 from knowledge_base.service import SEED_FILE
 
 pytestmark = pytest.mark.e2e

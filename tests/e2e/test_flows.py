@@ -14,9 +14,9 @@ from sqlalchemy.orm import Session
 
 from crm_bridge.contacts.models import Contact
 from crm_bridge.conversations.models import Conversation
-from crm_bridge.db import make_engine
 from crm_bridge.feedback.models import Feedback
 from crm_bridge.tickets.models import Ticket, parse_number
+from kefu_core.db import make_engine
 
 pytestmark = pytest.mark.e2e
 TICKET = re.compile(r"T-\d{6,}")

@@ -74,7 +74,7 @@ def test_each_encoder_has_its_own_model() -> None:
 
 
 def test_torch_only_setting_uses_the_shared_embedder(monkeypatch: pytest.MonkeyPatch) -> None:
-    from knowledge_base import embedder as embedder_module
+    from kefu_core.encoding import embedder as embedder_module
     from sentiment.encoder import sentence_encoder
 
     monkeypatch.setenv("KEFU_EMBEDDING_RUNTIME", "torch")

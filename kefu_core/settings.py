@@ -1,0 +1,192 @@
+"""One settings object, read from the environment (and a `.env` file)."""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import secrets
+from functools import lru_cache
+from typing import Literal
+
+from pydantic import AliasChoices, BaseModel, Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from kefu_core.hours import BusinessHours
+from kefu_core.paths import var_dir
+
+PLACEHOLDERS = {"", "change-me", "changeme", "secret", "dev"}
+
+
+def _dev_secret(name: str) -> str:
+    """A random secret kept under var/ so a development install survives restarts."""
+    path = var_dir() / "secrets.json"
+    # Workers and threads starting together must agree on one secret, and none may read the file
+    # half-written: the first one writes under the lock, by rename, and the others read its value.
+    with (path.parent / "secrets.lock").open("a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        stored: dict[str, str] = json.loads(path.read_text()) if path.exists() else {}
+        if name not in stored:
+            stored[name] = secrets.token_urlsafe(32)
+            fresh = path.with_suffix(".tmp")
+            fresh.touch(mode=0o600)
+            fresh.chmod(0o600)
+            with fresh.open("w") as out:
+                out.write(json.dumps(stored))
+                out.flush()
+                os.fsync(out.fileno())  # renamed over the old file only once it is on disk
+            os.replace(fresh, path)
+    return stored[name]
+
+
+class SlaTarget(BaseModel):
+    """Minutes allowed for one priority."""
+
+    first_response_minutes: int = Field(gt=0)
+    resolution_minutes: int = Field(gt=0)
+
+
+DEFAULT_SLA = {
+    "urgent": SlaTarget(first_response_minutes=15, resolution_minutes=4 * 60),
+    "high": SlaTarget(first_response_minutes=60, resolution_minutes=8 * 60),
+    "normal": SlaTarget(first_response_minutes=4 * 60, resolution_minutes=24 * 60),
+    "low": SlaTarget(first_response_minutes=8 * 60, resolution_minutes=72 * 60),
+}
+
+
+class Settings(BaseSettings):
+    """kefu configuration; every field can be set by an environment variable."""
+
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", populate_by_name=True)
+
+    env: Literal["development", "production"] = Field(
+        "development", validation_alias=AliasChoices("KEFU_ENV", "env")
+    )
+    database_url: str = Field("", validation_alias=AliasChoices("DATABASE_URL", "database_url"))
+    rasa_url: str = Field("http://127.0.0.1:5005", validation_alias=AliasChoices("RASA_URL", "rasa_url"))
+    action_server_url: str = Field(
+        "http://127.0.0.1:5055", validation_alias=AliasChoices("ACTION_SERVER_URL", "action_server_url")
+    )
+    secret_key: str = Field("", validation_alias=AliasChoices("KEFU_SECRET_KEY", "secret_key"))
+    service_token: str = Field("", validation_alias=AliasChoices("KEFU_SERVICE_TOKEN", "service_token"))
+    embedding_model: str = Field("", validation_alias=AliasChoices("KEFU_EMBEDDING_MODEL", "embedding_model"))
+    sentiment_backend: Literal["default", "transformers"] = Field(
+        "default", validation_alias=AliasChoices("KEFU_SENTIMENT_BACKEND", "sentiment_backend")
+    )
+    sentiment_model_path: str = Field(
+        "",
+        validation_alias=AliasChoices("KEFU_SENTIMENT_MODEL_PATH", "sentiment_model_path"),
+        description="local Hugging Face sequence-classification model folder (transformers backend)",
+    )
+    rasa_timeout_s: float = Field(15.0, validation_alias=AliasChoices("KEFU_RASA_TIMEOUT", "rasa_timeout_s"))
+    token_ttl_minutes: int = Field(
+        720,
+        ge=5,
+        le=7 * 24 * 60,
+        validation_alias=AliasChoices("KEFU_TOKEN_TTL_MINUTES", "token_ttl_minutes"),
+    )
+    sla_policy: dict[str, SlaTarget] = Field(
+        default_factory=lambda: dict(DEFAULT_SLA),
+        validation_alias=AliasChoices("KEFU_SLA_POLICY", "sla_policy"),
+        description='JSON: {"urgent": {"first_response_minutes": 15, "resolution_minutes": 240}, ...}',
+    )
+    public_docs: bool | None = Field(
+        None,
+        validation_alias=AliasChoices("KEFU_PUBLIC_DOCS", "public_docs"),
+        description="serve /docs and /openapi.json; default: yes in development, no in production",
+    )
+    seed_demo: bool = Field(True, validation_alias=AliasChoices("KEFU_SEED_DEMO", "seed_demo"))
+    # Escalation and the widget (docs/escalation.md).
+    business_hours: str = Field(
+        "24/7",
+        validation_alias=AliasChoices("KEFU_BUSINESS_HOURS", "business_hours"),
+        description='"24/7", or e.g. "Mon-Fri 09:00-18:00; Sat 10:00-14:00" in KEFU_TIMEZONE',
+    )
+    timezone: str = Field("UTC", validation_alias=AliasChoices("KEFU_TIMEZONE", "timezone"))
+    escalation_keywords: str = Field(
+        "", validation_alias=AliasChoices("KEFU_ESCALATION_KEYWORDS", "escalation_keywords")
+    )
+    negative_sentiment_threshold: float = Field(
+        -0.7,
+        ge=-1,
+        le=0,
+        validation_alias=AliasChoices("KEFU_NEGATIVE_SENTIMENT_THRESHOLD", "negative_sentiment_threshold"),
+    )
+    auto_assign: bool = Field(False, validation_alias=AliasChoices("KEFU_AUTO_ASSIGN", "auto_assign"))
+    avg_handle_seconds: int = Field(
+        300, ge=10, validation_alias=AliasChoices("KEFU_AVG_HANDLE_SECONDS", "avg_handle_seconds")
+    )
+    widget_sessions_per_minute: int = Field(
+        60,
+        ge=1,
+        validation_alias=AliasChoices("KEFU_WIDGET_SESSIONS_PER_MINUTE", "widget_sessions_per_minute"),
+        description="new anonymous widget sessions per client address per minute (per worker)",
+    )
+    chat_first_response_seconds: int = Field(
+        120,
+        ge=10,
+        validation_alias=AliasChoices("KEFU_CHAT_FIRST_RESPONSE_SECONDS", "chat_first_response_seconds"),
+        description="live-chat first-response target; the agent console flags waits beyond it",
+    )
+    agent_away_seconds: int = Field(
+        90, ge=10, validation_alias=AliasChoices("KEFU_AGENT_AWAY_SECONDS", "agent_away_seconds")
+    )
+    offline_reply_minutes: int = Field(
+        240, ge=1, validation_alias=AliasChoices("KEFU_OFFLINE_REPLY_MINUTES", "offline_reply_minutes")
+    )
+    channel_keys: str = Field("", validation_alias=AliasChoices("KEFU_CHANNEL_KEYS", "channel_keys"))
+    redis_url: str = Field("", validation_alias=AliasChoices("REDIS_URL", "redis_url"))
+    redis_prefix: str = Field("kefu:", validation_alias=AliasChoices("KEFU_REDIS_PREFIX", "redis_prefix"))
+    widget_token_ttl_minutes: int = Field(
+        30 * 24 * 60,
+        ge=5,
+        validation_alias=AliasChoices("KEFU_WIDGET_TOKEN_TTL_MINUTES", "widget_token_ttl_minutes"),
+    )
+
+    @model_validator(mode="after")
+    def _fill_defaults(self) -> Settings:
+        if not self.database_url:
+            self.database_url = f"sqlite:///{var_dir() / 'kefu.db'}"
+        for name in ("secret_key", "service_token"):
+            value = getattr(self, name)
+            if value.strip().lower() in PLACEHOLDERS:
+                if self.env == "production":
+                    raise ValueError(
+                        f"{name.upper()} must be set to a real secret when KEFU_ENV=production "
+                        f"(env var KEFU_{name.upper()})"
+                    )
+                setattr(self, name, _dev_secret(name))
+        return self
+
+    @model_validator(mode="after")
+    def _sla_complete(self) -> Settings:
+        missing = {"low", "normal", "high", "urgent"} - set(self.sla_policy)
+        if missing:
+            raise ValueError(f"KEFU_SLA_POLICY lacks priorities: {', '.join(sorted(missing))}")
+        return self
+
+    @model_validator(mode="after")
+    def _hours_valid(self) -> Settings:
+        BusinessHours.parse(self.business_hours, self.timezone)
+        return self
+
+    @property
+    def keyword_list(self) -> list[str]:
+        """KEFU_ESCALATION_KEYWORDS split on commas, lower-cased."""
+        return [k.strip().lower() for k in self.escalation_keywords.split(",") if k.strip()]
+
+    @property
+    def channel_key_list(self) -> list[str]:
+        """KEFU_CHANNEL_KEYS split on commas."""
+        return [k.strip() for k in self.channel_keys.split(",") if k.strip()]
+
+    @property
+    def is_sqlite(self) -> bool:
+        """True for the embedded default database."""
+        return self.database_url.startswith("sqlite")
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """The process-wide settings (cached; tests clear the cache to change them)."""
+    return Settings()

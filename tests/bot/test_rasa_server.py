@@ -1,0 +1,57 @@
+"""bot.rasa_server: Rasa's check of action-server replies, with the validator built once."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+
+from kefu.model import RASA_BIN, rasa_env
+from kefu_core.paths import ROOT
+
+SCRIPT = """
+import json
+from jsonschema import ValidationError
+from rasa.core.actions.action import RemoteAction
+from bot import rasa_server
+
+original = RemoteAction._validate_action_result
+replies = [
+    {"events": [{"event": "slot", "name": "email", "value": "a@b.c"}], "responses": [{"text": "hi"}]},
+    {"events": [], "responses": []},
+    {},
+    {"events": "not a list"},
+    {"events": [{"no_event_key": 1}]},
+    {"responses": "not a list"},
+    # several errors each: the one Rasa reports is jsonschema's best match, not the first found
+    {"events": [{"event": "bogus", "timestamp": "x"}]},
+    {"events": [{"event": "slot"}], "responses": [1]},
+]
+
+def outcome(check, reply):
+    try:
+        return ["ok", check(RemoteAction("action_x", None), reply)]
+    except ValidationError as error:
+        return ["error", error.message]
+
+before = [outcome(original, reply) for reply in replies]
+rasa_server.install()
+after = [outcome(RemoteAction._validate_action_result, reply) for reply in replies]
+patched = RemoteAction._validate_action_result is not original
+print(json.dumps({"before": before, "after": after, "patched": patched}))
+"""
+
+
+def test_action_replies_are_checked_as_rasa_does() -> None:
+    """Valid replies pass and invalid ones raise Rasa's own error message, before and after install()."""
+    result = subprocess.run(
+        [str(RASA_BIN.parent / "python"), "-c", SCRIPT],
+        cwd=ROOT, env=rasa_env(), capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    out = json.loads(result.stdout.strip().splitlines()[-1])
+    assert out["patched"]
+    assert out["after"] == out["before"]
+    kinds = [kind for kind, _ in out["after"]]
+    assert kinds == ["ok", "ok", "ok", "error", "error", "error", "error", "error"]
+    errors = [text for kind, text in out["after"] if kind == "error"]
+    assert all("Failed to validate Action server response" in text for text in errors)

@@ -1,0 +1,80 @@
+import json
+
+import pytest
+from pydantic import ValidationError
+
+from kefu_core.settings import Settings
+from tests.helpers import kefu_env
+
+
+def test_development_generates_and_keeps_secrets(tmp_path) -> None:
+    with kefu_env(
+        KEFU_VAR_DIR=str(tmp_path), KEFU_ENV="development", KEFU_SECRET_KEY="", KEFU_SERVICE_TOKEN=""
+    ):
+        first = Settings()
+        second = Settings()
+    assert len(first.secret_key) >= 32
+    assert first.secret_key == second.secret_key
+    assert first.service_token != first.secret_key
+    assert (tmp_path / "secrets.json").stat().st_mode & 0o077 == 0
+
+
+def test_processes_starting_together_share_one_secret(tmp_path) -> None:
+    # Several workers of a fresh development install read or create var/secrets.json at the same time.
+    from concurrent.futures import ThreadPoolExecutor
+
+    from kefu_core.settings import _dev_secret
+
+    names = [f"secret_{i % 8}" for i in range(256)]
+    with kefu_env(KEFU_VAR_DIR=str(tmp_path)), ThreadPoolExecutor(8) as pool:
+        values = list(pool.map(_dev_secret, names))
+    given: dict[str, set[str]] = {}
+    for name, value in zip(names, values, strict=True):
+        given.setdefault(name, set()).add(value)
+    assert all(len(v) == 1 for v in given.values()), "a secret changed while others were being created"
+    stored = json.loads((tmp_path / "secrets.json").read_text())
+    assert stored == {name: next(iter(v)) for name, v in given.items()}
+
+
+def test_production_refuses_placeholder_secrets(tmp_path) -> None:
+    with (
+        kefu_env(KEFU_VAR_DIR=str(tmp_path), KEFU_ENV="production", KEFU_SECRET_KEY="change-me"),
+        pytest.raises(ValidationError, match="KEFU_SECRET_KEY"),
+    ):
+        Settings()
+
+
+def test_docs_are_private_in_production(tmp_path) -> None:
+    from fastapi.testclient import TestClient
+
+    from crm_bridge.app import create_app
+
+    env = {"KEFU_VAR_DIR": str(tmp_path), "KEFU_SECRET_KEY": "x" * 40, "KEFU_SERVICE_TOKEN": "y" * 40}
+    with kefu_env(KEFU_ENV="production", **env):
+        production = TestClient(create_app())
+        assert production.get("/openapi.json").status_code == 404
+        assert production.get("/docs").status_code == 404
+        assert production.get("/livez").json() == {"status": "ok"}
+    with kefu_env(KEFU_ENV="production", KEFU_PUBLIC_DOCS="true", **env):
+        assert TestClient(create_app()).get("/openapi.json").status_code == 200
+
+
+def test_default_database_is_sqlite_under_var(tmp_path) -> None:
+    with kefu_env(KEFU_VAR_DIR=str(tmp_path), DATABASE_URL=""):
+        settings = Settings()
+    assert settings.database_url == f"sqlite:///{tmp_path / 'kefu.db'}"
+    assert settings.is_sqlite
+
+
+def test_escalation_and_widget_timings_are_settings(tmp_path) -> None:
+    with kefu_env(
+        KEFU_VAR_DIR=str(tmp_path),
+        KEFU_CHAT_FIRST_RESPONSE_SECONDS="300",
+        KEFU_AGENT_AWAY_SECONDS="45",
+        KEFU_WIDGET_SESSIONS_PER_MINUTE="5",
+    ):
+        settings = Settings()
+    assert (settings.chat_first_response_seconds, settings.agent_away_seconds) == (300, 45)
+    assert settings.widget_sessions_per_minute == 5
+    with kefu_env(KEFU_VAR_DIR=str(tmp_path), KEFU_AGENT_AWAY_SECONDS="2"), pytest.raises(ValidationError):
+        Settings()

@@ -1,0 +1,113 @@
+"""Hybrid retrieval over the seeded demo knowledge base, with the real (offline) MiniLM model."""
+
+from __future__ import annotations
+
+import pytest
+
+from kefu_core.encoding.embedder import Embedder
+from knowledge_base.lexical import LexicalIndex, tokenize
+from knowledge_base.retriever import EntryDoc, FaqRetriever
+from knowledge_base.service import SEED_FILE, read_jsonl
+
+
+@pytest.fixture(scope="module")
+def retriever() -> FaqRetriever:
+    rows = read_jsonl(SEED_FILE)
+    built = FaqRetriever(Embedder())
+    built.build(
+        [
+            EntryDoc(
+                r["id"], r["question"], r["answer"], r["language"], r.get("category"), tuple(r["variants"])
+            )
+            for r in rows
+        ]
+    )
+    return built
+
+
+@pytest.mark.parametrize(
+    ("query", "language", "expected"),
+    [
+        ("How long does delivery take?", "en", "en-shipping-01"),
+        ("how many days until my package arrives", "en", "en-shipping-01"),
+        ("退货需要多久?", "zh", "zh-returns-01"),
+        ("退货大概要几天能处理完", "zh", "zh-returns-01"),
+    ],
+)
+def test_answers_known_questions(retriever: FaqRetriever, query: str, language: str, expected: str) -> None:
+    result = retriever.search(query, language=language, k=3)
+    assert result.results[0].faq_id == expected
+    assert result.decision == "answer"
+
+
+def test_unrelated_question_is_not_answered(retriever: FaqRetriever) -> None:
+    result = retriever.search("What is the boiling point of tungsten on Mars?", language="en")
+    assert result.decision == "none"
+
+
+def test_languages_do_not_mix(retriever: FaqRetriever) -> None:
+    result = retriever.search("退货需要多久?", language="zh", k=5)
+    assert all(hit.faq_id.startswith("zh-") for hit in result.results)
+
+
+def test_long_and_empty_queries(retriever: FaqRetriever) -> None:
+    long = retriever.search("delivery time " * 400, language="en")
+    assert long.results
+    assert retriever.search("   ", language="en").decision == "none"
+    assert retriever.search("hello", language="fr").results == []
+
+
+def test_bad_k_fails_at_once(retriever: FaqRetriever) -> None:
+    with pytest.raises(ValueError, match="k must be"):
+        retriever.search("refund", language="en", k=0)
+
+
+def test_tokenize_mixes_words_and_bigrams() -> None:
+    tokens = tokenize("我的order到哪了? Where is it")
+    assert "order" in tokens
+    assert "where" not in tokens  # stop word
+    assert any(len(t) == 2 and "\u4e00" <= t[0] <= "\u9fff" for t in tokens)
+
+
+def test_lexical_scores_are_scaled_to_the_query_ceiling() -> None:
+    index = LexicalIndex(["refund policy", "delivery times", "password reset"])
+    exact = index.scores("refund policy")
+    assert exact.argmax() == 0
+    assert 0.9 <= exact[0] <= 1.0
+    assert index.scores("zebra").max() == 0.0
+
+
+def test_a_large_base_retrains_its_classifier_in_the_background(monkeypatch: pytest.MonkeyPatch) -> None:
+    """An edit does not wait for the classifier; searches skip it until the retrained one is in place."""
+    import threading
+
+    import knowledge_base.retriever as retriever_module
+
+    monkeypatch.setattr(retriever_module, "SYNC_CLASSIFIER_TEXTS", 2)
+    built = FaqRetriever(Embedder())
+    docs = [
+        EntryDoc("ship", "How long does delivery take?", "3 days", "en", None, ("delivery time",)),
+        EntryDoc("pay", "Which payment methods do you take?", "Cards", "en", None, ("can i pay by card",)),
+    ]
+    built.build(docs)  # a build fits at once, whatever the size
+    assert built._indexes["en"].classifier is not None
+
+    release = threading.Event()
+    real_fit = retriever_module.EntryClassifier.__init__
+
+    def slow_fit(self: object, *args: object, **kwargs: object) -> None:
+        release.wait(10)
+        real_fit(self, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(retriever_module.EntryClassifier, "__init__", slow_fit)
+    built.upsert(
+        [EntryDoc("pwd", "How do I reset my password?", "Use the link", "en", None, ("forgot password",))]
+    )
+    assert built._indexes["en"].classifier is None  # the edit returned before the fit
+    during = built.search("i forgot my password", language="en")
+    assert during.results[0].faq_id == "pwd"  # dense and lexical signals alone still find it
+    release.set()
+    built.wait_for_background(10)
+    index = built._indexes["en"]
+    assert index.classifier is not None and "pwd" in index.classifier_ids
+    assert built.search("i forgot my password", language="en").results[0].faq_id == "pwd"
