@@ -1,11 +1,9 @@
 """What turns a message into a vector for sentiment: MiniLM with int8 weights through ONNX Runtime.
 
-Sentiment runs on every customer message, so its embedding must be cheap: the int8 copy takes about
-2 ms for a short message on one thread where full-precision torch takes 10. Its vectors are close to
-full precision (cosine 0.99 on average, at least 0.95 over 500 banking questions), and the classifier
-is trained on the same int8 vectors it later sees. Where ONNX Runtime cannot serve the model (another
-pooling, `KEFU_EMBEDDING_RUNTIME=torch`) the process's shared full-precision embedder is used, and the
-cache key keeps the two models apart.
+Sentiment runs on every customer message, so its embedding must be cheap (docs/decisions/0006-onnx-encoder.md);
+the classifier is trained on the same int8 vectors it later sees. Where ONNX Runtime cannot serve the model
+(another pooling, `KEFU_EMBEDDING_RUNTIME=torch`) the process's shared embedder is used, and the cache key keeps
+the two apart.
 """
 
 from __future__ import annotations

@@ -1,16 +1,14 @@
 """Rasa NLU component: intents from a logistic regression over the message's counts, its MiniLM
 vector and its closeness to each intent's examples. Runs inside .venv-rasa.
 
-On our ~2,400 examples this beats DIET (5-fold intent macro-F1 about 0.93 against 0.896 with the same
-features, 0.888 without the MiniLM vector) and trains in seconds instead of minutes. Four inputs:
+It replaced DIET: better on our data and trains in seconds (docs/decisions/0005-nlu-pipeline.md). Four inputs:
 - the word and character n-gram counts of the CountVectorsFeaturizers (sparse sentence features);
 - the MiniLM sentence vector of `SentenceEmbeddingFeaturizer` (dense sentence features, scaled there);
 - per intent, the cosine of the message's vector to the nearest training example of that intent.
   A linear model on the raw vector cannot express "close to one of these examples"; short answers
   ("definitely", "absolutely") live near their neighbours more than near their intent's centre.
 - per intent, the same nearest-example cosine over the word and character counts (log-scaled, unit
-  length). The MiniLM vector is English; this is the nearest-example signal Chinese gets. 5-fold
-  macro-F1 over three seeded splits: 0.919 without it, 0.929 with it.
+  length). The MiniLM vector is English; this is the nearest-example signal Chinese gets.
 The model is kept as plain arrays (no pickle) and scored by hand, block by block.
 """
 

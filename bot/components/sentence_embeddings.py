@@ -1,4 +1,4 @@
-"""Rasa NLU component: a MiniLM sentence vector for every message, as a dense feature for DIET.
+"""Rasa NLU component: a MiniLM sentence vector for every message, a dense feature for the intent classifier.
 
 Word and character counts cannot tell apart intents that differ in meaning more than in words
 ("no thanks, that's all" closes a chat, "no, that's wrong" denies; praise is not a complaint). The

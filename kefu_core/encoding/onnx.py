@@ -1,15 +1,9 @@
 """MiniLM through ONNX Runtime: the same vectors as sentence-transformers, faster for single messages.
 
-On these two cores torch spends about 10 ms on one short message, most of it per-operator overhead;
-ONNX Runtime runs the same graph in about 4 ms (8 word pieces, 2 threads). For bulk work (indexing)
-torch's batched kernels are as fast or faster, so the embedder uses this for a few texts at a time.
-The graph is exported from the model folder once (a few seconds, torch's TorchScript exporter),
-checked against torch, and cached under `var/models/onnx/<fingerprint>/`. A dynamically quantised
-copy (int8 weights, about 2 ms a message) serves sentiment, whose classifier is trained on its
-vectors; retrieval keeps full precision (int8 cost 0.2 points of BANKING77 top-1).
-Tokenising uses the model's own `tokenizer.json` (the `tokenizers` library, no torch). Only models
-that are a transformer followed by mean pooling (and optionally normalisation) qualify, which is
-what all-MiniLM-L6-v2 and models fine-tuned from it by `kefu kb adapt` are.
+The graph is exported from the model folder once, checked against torch, and cached under
+`var/models/onnx/<fingerprint>/`; an int8 copy serves sentiment and the Rasa featurizer. Tokenising uses the
+model's own `tokenizer.json` (no torch), so this module loads in Rasa's environment too. Only a transformer
+followed by mean pooling qualifies. Measurements and the choices: docs/decisions/0006-onnx-encoder.md.
 """
 
 from __future__ import annotations
