@@ -11,6 +11,7 @@ import phonenumbers
 from rasa_sdk import Tracker
 
 from kefu_core.language import detect_language
+from kefu_core.texts import say
 
 _EMAIL = re.compile(r"^[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}$")
 _EMAIL_IN_TEXT = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")
@@ -64,15 +65,12 @@ def parse_contact_detail(text: str) -> tuple[str, str] | None:
 def local_time(iso: str | None, language: str) -> str:
     """A due time as customers read it, in KEFU_TIMEZONE (as crm_bridge reads it; default UTC)."""
     if not iso:
-        return "—"
+        return say("no_value", language)
     moment = datetime.fromisoformat(iso.replace("Z", "+00:00"))
     zone = ZoneInfo(os.environ.get("KEFU_TIMEZONE", "UTC"))
     local = moment.astimezone(zone)
     offset = local.strftime("%z")
-    label = f"UTC{offset[:3]}:{offset[3:]}"
-    if language == "zh":
-        return f"{local.month}月{local.day}日 {local:%H:%M}（{label}）"
-    return f"{local:%a %d %b, %H:%M} ({label})"
+    return say("due_time", language, at=local, zone=f"UTC{offset[:3]}:{offset[3:]}")
 
 
 def message_key(tracker: Tracker, purpose: str) -> str:

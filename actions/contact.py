@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import re
 from typing import Any
 
 from rasa_sdk import Action, FormValidationAction, Tracker
@@ -12,17 +11,18 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.clients import ServiceError, crm_bridge
-from actions.common import contact_id_of, language_of, latest_intent, parse_contact_detail
+from actions.common import contact_id_of, language_of, parse_contact_detail
+from actions.steps import NO, YES, said_no, said_yes
+from kefu_core.texts import say
 
 log = logging.getLogger(__name__)
 
-FIELD_NAMES = {"email": ("email address", "邮箱"), "phone": ("phone number", "手机号")}
-_YES = re.compile(
-    r"^\s*(y|yes|yeah|yep|ok|okay|sure|correct|right|是|是的|对|好|好的|确认|确定|可以|没错)\s*[.!。！]?\s*$",
-    re.I,
-)
-_NO = re.compile(r"^\s*(n|no|nope|cancel|wrong|不|不是|不对|取消|错了|算了|不用了?)\s*[.!。！]?\s*$", re.I)
-YES, NO = "yes", "no"
+FIELDS = ("email", "phone")  # what parse_contact_detail finds; each has a `field_<name>` text
+
+
+def field_name(field: str, language: str) -> str:
+    """How the customer calls a contact field ("email address", "手机号")."""
+    return say(f"field_{field}", language) if field in FIELDS else field
 
 
 class ValidateContactForm(FormValidationAction):
@@ -36,23 +36,21 @@ class ValidateContactForm(FormValidationAction):
         self, slot_value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
         """An email address or a valid phone number; "no" cancels the change."""
-        if latest_intent(tracker) == "deny" or _NO.match(str(slot_value or "")):
+        if said_no(tracker, slot_value):
             return {"new_contact_detail": "-", "confirm_contact_update": NO, "contact_field": None}
         parsed = parse_contact_detail(str(slot_value or ""))
         if parsed is None:
             dispatcher.utter_message(response="utter_invalid_contact_detail")
             return {"new_contact_detail": None}
-        en, zh = FIELD_NAMES[parsed[0]]
-        return {"new_contact_detail": parsed[1], "contact_field": zh if language_of(tracker) == "zh" else en}
+        return {"new_contact_detail": parsed[1], "contact_field": field_name(parsed[0], language_of(tracker))}
 
     def validate_confirm_contact_update(
         self, slot_value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
         """Yes or no (buttons, the intents, or the words)."""
-        intent = latest_intent(tracker)
-        if slot_value == NO or intent == "deny" or _NO.match(str(slot_value or "")):
+        if slot_value == NO or said_no(tracker, slot_value):
             return {"confirm_contact_update": NO}
-        if slot_value == YES or intent == "affirm" or _YES.match(str(slot_value or "")):
+        if slot_value == YES or said_yes(tracker, slot_value):
             return {"confirm_contact_update": YES}
         dispatcher.utter_message(response="utter_please_confirm")
         return {"confirm_contact_update": None}
@@ -91,6 +89,6 @@ class ActionUpdateContact(Action):
         dispatcher.utter_message(
             response="utter_contact_updated",
             new_contact_detail=parsed[1],
-            contact_field=tracker.get_slot("contact_field") or parsed[0],
+            contact_field=tracker.get_slot("contact_field") or field_name(parsed[0], language_of(tracker)),
         )
         return reset

@@ -11,7 +11,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.clients import ServiceError, crm_bridge
 from actions.common import language_of, metadata_value
-from actions.handoff import OFFER_HUMAN, OFFER_HUMAN_OR_TICKET, offer_events
+from actions.steps import OFFER_HUMAN, OFFER_HUMAN_OR_TICKET, offer_events
 
 log = logging.getLogger(__name__)
 

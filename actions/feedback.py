@@ -12,7 +12,8 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.clients import ServiceError, crm_bridge
-from actions.common import contact_id_of, latest_intent, metadata_value
+from actions.common import contact_id_of, metadata_value
+from actions.steps import said_no
 
 log = logging.getLogger(__name__)
 
@@ -21,7 +22,6 @@ NONE = "none"
 _DIGIT = re.compile(r"(?<!\d)([1-5])(?!\d)")
 _HAN_DIGITS = {"一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5}
 _HAN_RATING = re.compile(r"([一二两三四五])\s*(分|星|颗星)")
-_NO = re.compile(r"^\s*(no+|nope|none|nothing|skip|没有?|没有了|无|不用了?|跳过)\s*[.!。！]?\s*$", re.I)
 
 
 def parse_rating(text: str) -> int | None:
@@ -53,7 +53,7 @@ class ValidateFeedbackForm(FormValidationAction):
     ) -> dict[str, Any]:
         """A rating from 1 to 5; "skip"/"no" ends the form; one retry, then the form lets go (no loop)."""
         text = str(slot_value or "")
-        if latest_intent(tracker) == "deny" or _NO.match(text):
+        if said_no(tracker, text):
             return {"rating": SKIP, "feedback_comment": SKIP}
         rating = parse_rating(text)
         if rating is not None:
@@ -70,7 +70,7 @@ class ValidateFeedbackForm(FormValidationAction):
         text = str(slot_value or "").strip()
         if slot_value == SKIP:
             return {"feedback_comment": SKIP}
-        if latest_intent(tracker) == "deny" or _NO.match(text) or not text or text.startswith("/"):
+        if said_no(tracker, text) or not text or text.startswith("/"):
             return {"feedback_comment": NONE}
         return {"feedback_comment": text[:5000]}
 

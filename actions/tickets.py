@@ -12,56 +12,26 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.clients import ServiceError, crm_bridge
-from actions.common import contact_id_of, language_of, latest_intent, local_time, parse_contact_detail
-from actions.handoff import OFFER_TICKET, escalate
-from actions.tickets_api import open_ticket, subject_from
+from actions.common import contact_id_of, language_of, local_time, parse_contact_detail
+from actions.steps import (
+    OFFER_TICKET,
+    ON_FILE,
+    escalate,
+    open_ticket,
+    prepare_ticket_events,
+    said_no,
+    subject_from,
+)
+from kefu_core.texts import say
 
 log = logging.getLogger(__name__)
 
-ON_FILE = "on_file"  # contact_detail when crm_bridge already has an email or a phone for the contact
 NONE = "none"  # the customer has no order number / gives no contact detail
 # 6-12 digits, but not a Chinese mobile number (11 digits starting 13-19)
 _ORDER = re.compile(r"(?<![A-Za-z0-9-])(?!1[3-9]\d{9}(?![0-9]))\d{6,12}(?![0-9])")
 _TICKET = re.compile(r"[Tt]-(\d{6,})")
-_NO = re.compile(r"^\s*(no+|nope|none|n/?a|nah|没有?|无|不用了?|没有订单号?)\s*[.!。！]?\s*$", re.IGNORECASE)
 OPEN_STATUSES = ("new", "open", "pending")
-STATUS_TEXT = {
-    "new": ("received and waiting for a colleague", "已受理，正在等待客服处理"),
-    "open": ("being worked on", "正在处理中"),
-    "pending": ("waiting for a reply from you", "正在等待您的回复"),
-    "resolved": ("resolved", "已解决"),
-    "closed": ("closed", "已关闭"),
-}
-
-
-def said_no(tracker: Tracker, value: Any) -> bool:
-    """The customer declined (a "no" intent, the skip button, or a plain "no" in either language)."""
-    return latest_intent(tracker) == "deny" or bool(_NO.match(str(value or "")))
-
-
-def prepare_ticket_events(tracker: Tracker) -> list[EventType]:
-    """Clear the form and skip the contact question when crm_bridge already has an email or a phone."""
-    events: list[EventType] = [
-        SlotSet("problem_description", None),
-        SlotSet("order_number", None),
-        SlotSet("contact_detail", None),
-        SlotSet("contact_on_file", False),
-    ]
-    contact_id = contact_id_of(tracker)
-    if contact_id:
-        try:
-            contact = crm_bridge().get_contact(contact_id)
-            if contact.get("email") or contact.get("phone"):
-                events += [SlotSet("contact_detail", ON_FILE), SlotSet("contact_on_file", True)]
-        except ServiceError as exc:
-            log.warning("%s", exc)  # the form then asks; nothing is lost
-    order = next(
-        (e["value"] for e in tracker.latest_message.get("entities", []) if e["entity"] == "order_number"),
-        None,
-    )
-    if order:
-        events.append(SlotSet("order_number", str(order)))
-    return events
+STATUSES = (*OPEN_STATUSES, "resolved", "closed")  # each has a `status_<name>` text in kefu_core.texts
 
 
 class ActionPrepareTicket(Action):
@@ -153,6 +123,7 @@ class ActionCreateTicket(Action):
                     crm_bridge().update_contact(contact_id, {parsed[0]: parsed[1]})
                 except ServiceError as exc:
                     log.warning("%s", exc)  # the ticket still carries the detail in its description
+        # The description is for the agents, who read English (the customer's words are kept as written).
         lines = [problem]
         if order and order != NONE:
             lines.append(f"Order number: {order}")
@@ -205,11 +176,11 @@ class ActionTicketStatus(Action):
         if ticket is None:
             dispatcher.utter_message(response="utter_no_open_ticket")
             return [SlotSet("pending_offer", OFFER_TICKET)]
-        en, zh = STATUS_TEXT.get(ticket["status"], (ticket["status"], ticket["status"]))
-        status_text = zh if language == "zh" else en
-        if ticket["status"] in OPEN_STATUSES and not ticket.get("first_responded_at"):
+        status = str(ticket["status"])
+        status_text = say(f"status_{status}", language) if status in STATUSES else status
+        if status in OPEN_STATUSES and not ticket.get("first_responded_at"):
             due = local_time(ticket["first_response_due_at"], language)
-            status_text += f"，预计 {due} 前回复" if language == "zh" else f"; expect a reply by {due}"
+            status_text += say("reply_expected", language, due=due)
         dispatcher.utter_message(
             response="utter_ticket_status",
             ticket_number=ticket["number"],

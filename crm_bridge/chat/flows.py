@@ -10,19 +10,17 @@ from crm_bridge.chat.schemas import ChatMessage, ChatRequest, ChatResponse
 from crm_bridge.contacts import service as contacts
 from crm_bridge.conversations import service as conversations
 from crm_bridge.conversations.models import Conversation, ConversationStatus, Message, MessageRole
-from crm_bridge.escalation import service as escalation
+from crm_bridge.escalation import lifecycle as escalation
 from crm_bridge.rasa_client import RasaClient, RasaUnavailable
 from crm_bridge.realtime.events import emit_message
-from kefu_core.language import detect_language
+from kefu_core.language import LANGUAGES, detect_language
+from kefu_core.texts import say
 from sentiment.runtime import label_message, rasa_metadata
 
 log = logging.getLogger("kefu.chat")
 
-UNAVAILABLE = {
-    "en": "Sorry, the assistant is temporarily unavailable. Your message has been saved and we will get back "
-    "to you as soon as possible.",
-    "zh": "抱歉，智能助手暂时无法使用。您的消息已保存，我们会尽快回复您。",
-}
+# The reply when Rasa cannot be reached, per language (the agent packet recognises these texts).
+UNAVAILABLE = {language: say("assistant_unavailable", language) for language in LANGUAGES}
 
 
 def _out(message: Message) -> ChatMessage:
@@ -125,7 +123,7 @@ def handle_turn(
                 session,
                 conversation=conversation,
                 role=MessageRole.system,
-                text=UNAVAILABLE.get(language, UNAVAILABLE["en"]),
+                text=say("assistant_unavailable", language),
                 language=language,
             )
         )

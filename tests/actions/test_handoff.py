@@ -12,7 +12,8 @@ from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy.orm import Session
 
 from actions.clients import CrmBridgeClient
-from actions.handoff import ActionHandleComplaint, ActionRequestHuman, ActionResolveOffer, tell_outcome
+from actions.handoff import ActionHandleComplaint, ActionRequestHuman, ActionResolveOffer
+from actions.steps import tell_outcome
 from actions.tickets import ActionTicketStatus
 from crm_bridge.users import service as users
 from crm_bridge.users.models import Role
