@@ -68,9 +68,9 @@ def kb_eval(args: argparse.Namespace) -> int:
     _write_json(args.json, report)
     _summary(report, f"kb eval: {args.queries.name} against {args.kb.name}")
     if args.plot:
-        markers = sorted(set(report["answer_thresholds"].values()))
-        svg = write_plot(args.plot, report["sweep"], markers, title=f"{args.queries.name} vs {args.kb.name}")
-        print(f"plot: {args.plot} (labelled: {svg})", file=sys.stderr)
+        title = f"{args.queries.name} vs {args.kb.name} ({report['n']} queries)"
+        written = write_plot(args.plot, report["sweep"], report["answer_thresholds"], title=title)
+        print(f"plot: {', '.join(map(str, written))}", file=sys.stderr)
     return 0
 
 

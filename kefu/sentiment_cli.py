@@ -32,7 +32,8 @@ def _train(args: argparse.Namespace) -> int:
 
 def _eval(args: argparse.Namespace) -> int:
     from sentiment.analyser import get_analyser
-    from sentiment.evaluate import console_progress, evaluate, load_sets, plot_confusion
+    from sentiment.evaluate import console_progress, evaluate, load_sets
+    from sentiment.plot import plot_confusion
     from sentiment.types import SentimentError
 
     try:

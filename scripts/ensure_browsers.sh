@@ -1,17 +1,20 @@
 #!/usr/bin/env bash
-# Make sure a Chromium for the Playwright page tests is installed: Debian's package at /usr/bin/chromium.
-# (Never `playwright install`: the tests use the system browser and the machine may be offline.)
+# Make sure the page tests and charts have what they draw with: Debian's Chromium at /usr/bin/chromium (driven by
+# Playwright) and a CJK font (fonts-noto-cjk), so Chinese shows in screenshots and in `kb eval` / `sentiment eval`
+# charts. (Never `playwright install`: the tests use the system browser and the machine may be offline.)
 set -euo pipefail
 
 CHROMIUM=/usr/bin/chromium
-
-if [[ -x "$CHROMIUM" ]]; then
+missing=()
+[[ -x "$CHROMIUM" ]] || missing+=(chromium)
+dpkg -s fonts-noto-cjk >/dev/null 2>&1 || missing+=(fonts-noto-cjk)
+if [[ ${#missing[@]} -eq 0 ]]; then
     exit 0
 fi
 
-echo "== installing Debian's chromium (for the admin page tests)"
+echo "== installing Debian's ${missing[*]} (page tests, CJK text in screenshots and charts)"
 if ! command -v apt-get >/dev/null 2>&1; then
-    echo "error: $CHROMIUM is missing and apt-get is not available; install Chromium so that $CHROMIUM exists" >&2
+    echo "error: ${missing[*]} missing and apt-get is not available; install them (Chromium must be at $CHROMIUM)" >&2
     exit 1
 fi
 SUDO=""
@@ -19,12 +22,12 @@ if [[ "$(id -u)" -ne 0 ]]; then
     if command -v sudo >/dev/null 2>&1; then
         SUDO="sudo"
     else
-        echo "error: $CHROMIUM is missing; run as root (or install sudo): apt-get install -y chromium" >&2
+        echo "error: ${missing[*]} missing; run as root (or install sudo): apt-get install -y ${missing[*]}" >&2
         exit 1
     fi
 fi
-if ! $SUDO apt-get update -qq || ! DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium; then
-    echo "error: could not install chromium with apt-get (offline, or no package 'chromium' in the sources?)" >&2
+if ! $SUDO apt-get update -qq || ! DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}"; then
+    echo "error: could not install ${missing[*]} with apt-get (offline, or not in the sources?)" >&2
     exit 1
 fi
 if [[ ! -x "$CHROMIUM" ]]; then

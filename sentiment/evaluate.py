@@ -11,8 +11,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from sentiment.model import LABELS
 from sentiment.types import Analysis, SentimentError
 
@@ -141,34 +139,3 @@ def console_progress(sets: list[EvalSet]) -> Callable[[str], Progress]:
         return step
 
     return start
-
-
-def plot_confusion(results: dict[str, dict[str, Any]], path: Path) -> Path:
-    """One PNG with a confusion matrix per set (row-normalised shading, counts written in)."""
-    from PIL import Image, ImageDraw
-
-    cell, label_w, head_h, gap = 78, 92, 64, 40
-    widths = [label_w + cell * len(r["classes"]) for r in results.values()]
-    height = head_h + cell * max(len(r["classes"]) for r in results.values()) + 40
-    image = Image.new("RGB", (sum(widths) + gap * (len(widths) + 1), height), "white")
-    draw = ImageDraw.Draw(image)
-    x0 = gap
-    for (name, result), width in zip(results.items(), widths, strict=True):
-        matrix = np.array(result["confusion"], dtype=float)
-        shares = matrix / np.maximum(matrix.sum(axis=1, keepdims=True), 1)
-        draw.text((x0, 8), f"{name}  n={result['n']}  acc={result['accuracy']}", fill="black")
-        draw.text((x0, 24), "rows: truth, columns: predicted", fill="#555555")
-        for j, label in enumerate(result["classes"]):
-            draw.text((x0 + label_w + j * cell + 6, head_h - 18), label[:3], fill="black")
-        for i, label in enumerate(result["classes"]):
-            y = head_h + i * cell
-            draw.text((x0, y + cell // 2 - 6), label, fill="black")
-            for j in range(len(result["classes"])):
-                shade = int(255 - 200 * shares[i, j])
-                box = (x0 + label_w + j * cell, y, x0 + label_w + (j + 1) * cell - 2, y + cell - 2)
-                draw.rectangle(box, fill=(shade, shade, 255))
-                draw.text((box[0] + 8, box[1] + cell // 2 - 6), f"{int(matrix[i, j])}", fill="black")
-        x0 += width + gap
-    path.parent.mkdir(parents=True, exist_ok=True)
-    image.save(path)
-    return path

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 from PIL import Image
 
@@ -53,6 +54,7 @@ def test_eval_writes_the_json_contract_and_a_plot(tmp_path: Path, capsys: pytest
     assert tweeteval["accuracy"] >= 0.5 and chn["accuracy"] >= 0.75
     with Image.open(out.with_suffix(".png")) as image:
         assert image.format == "PNG" and image.width > 300
+        assert np.asarray(image.convert("L"), dtype=float).std() > 20  # matrices drawn, not a blank page
     assert "tweeteval" in capsys.readouterr().out
 
 
@@ -61,7 +63,8 @@ def test_eval_of_one_set_and_an_explicit_plot_path(tmp_path: Path) -> None:
     out, plot = tmp_path / "zh.json", tmp_path / "plots" / "cm.png"
     assert main(["sentiment", "eval", "--data", str(data), "--json", str(out), "--plot", str(plot)]) == 0
     assert list(json.loads(out.read_text())) == ["backend", "chnsenticorp"]
-    assert plot.exists()
+    with Image.open(plot) as image:
+        assert image.format == "PNG" and image.width > 300
 
 
 def test_eval_of_a_folder_without_sets_is_a_clear_error(
