@@ -37,6 +37,10 @@ run: setup sentiment-model
 test: setup model sentiment-model services browsers
 	$(VENV)/bin/pytest -ra
 
+# Unit tests only (no servers, Rasa, browser or PostgreSQL): a quick check while working; `make test` is the gate.
+test-fast: setup sentiment-model
+	$(VENV)/bin/pytest -q -m "not slow and not postgres and not e2e"
+
 bench: setup model sentiment-model
 	@scripts/ensure_bench_tools.sh
 	$(PY) -m kefu.bench --out var/bench

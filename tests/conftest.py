@@ -16,10 +16,35 @@ from kefu_core.db import make_engine
 from tests.helpers import sqlite_url
 
 
+# What `make test-fast` leaves out (-m "not slow and not postgres"): tests that start Rasa, crm_bridge
+# workers or a browser, train a model, fuzz the whole API or run the CLI more than once (test ids' prefixes).
+SLOW_PATHS = (
+    "tests/e2e/",
+    "tests/browser/",
+    "tests/bot/",
+    "tests/crm_bridge/widget/test_redis_fanout.py",
+    "tests/crm_bridge/escalation/test_packet_e2e.py",
+    "tests/knowledge_base/test_adapt.py",
+    "tests/knowledge_base/test_index_store.py::test_cli_reindex_rebuilds_the_store",
+    "tests/crm_bridge/api/test_openapi_fuzz.py",
+)
+
+
 def pytest_configure(config: pytest.Config) -> None:
     """Keep every test's runtime files (secrets, credentials, logs) out of the checkout's var/."""
     if "KEFU_VAR_DIR" not in os.environ:
         os.environ["KEFU_VAR_DIR"] = tempfile.mkdtemp(prefix="kefu-test-var-")
+    config.addinivalue_line("markers", "slow: starts servers, Rasa or a browser, or trains (not in test-fast)")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark slow tests by where they live, and PostgreSQL runs by their database parameter."""
+    for item in items:
+        if item.nodeid.startswith(SLOW_PATHS):
+            item.add_marker(pytest.mark.slow)
+        params = getattr(getattr(item, "callspec", None), "params", {})
+        if params.get("db_url") == "postgres" or "postgres_url" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.postgres)
 
 
 pytest_plugins = ["tests.app_fixtures"]
