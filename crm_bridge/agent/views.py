@@ -22,7 +22,8 @@ from crm_bridge.auth import Principal, forget_account, require_role
 from crm_bridge.conversations import service as conversations
 from crm_bridge.conversations.models import ConversationStatus, MessageRole
 from crm_bridge.db import DbSession
-from crm_bridge.escalation import service as escalation
+from crm_bridge.escalation import lifecycle, roster
+from crm_bridge.escalation.queue import emit_queue, queue_items
 from crm_bridge.realtime.events import emit_message, message_object
 from crm_bridge.users import service as users
 from crm_bridge.users.models import Role, User
@@ -45,14 +46,14 @@ def set_status(body: StatusRequest, principal: Agent, session: DbSession) -> dic
     me.online = body.online
     session.flush()
     if body.online:
-        escalation.dispatch(session)
-    escalation.release_unstaffed(session)
-    escalation.emit_queue(session)
+        lifecycle.dispatch(session)
+    lifecycle.release_unstaffed(session)
+    emit_queue(session)
     session.commit()
     forget_account(me.id)
     return {
         "online": me.online,
-        "active_chats": escalation.loads(session).get(me.id, 0),
+        "active_chats": roster.loads(session).get(me.id, 0),
         "max_concurrent_chats": me.max_concurrent_chats,
     }
 
@@ -60,9 +61,9 @@ def set_status(body: StatusRequest, principal: Agent, session: DbSession) -> dic
 @router.get("/queue")
 def queue(principal: Agent, session: DbSession) -> dict[str, Any]:
     """Waiting conversations in the caller's languages (admins: all), oldest first."""
-    if escalation.release_unstaffed(session):
+    if lifecycle.release_unstaffed(session):
         session.commit()
-    items = escalation.queue_items(session)
+    items = queue_items(session)
     if not principal.is_admin:
         me = _me(session, principal)
         items = [
@@ -75,7 +76,7 @@ def queue(principal: Agent, session: DbSession) -> dict[str, Any]:
 def accept(conversation_id: str, principal: Agent, session: DbSession) -> dict[str, Any]:
     """Take a queued conversation; the customer hears who joined and the queue moves."""
     conversation = conversations.get_plain_or_raise(session, conversation_id)
-    escalation.accept(
+    lifecycle.accept(
         session, conversation=conversation, agent=_me(session, principal), is_admin=principal.is_admin
     )
     session.commit()
@@ -91,7 +92,7 @@ def send(conversation_id: str, body: AgentMessage, principal: Agent, session: Db
     """Reply to the customer (own chat only) or add an internal note (never shown to the customer)."""
     conversation = conversations.get_plain_or_raise(session, conversation_id)
     assert principal.user_id is not None
-    escalation.check_owner(conversation, principal.user_id, principal.is_admin)
+    lifecycle.check_owner(conversation, principal.user_id, principal.is_admin)
     if not body.internal and conversation.status is not ConversationStatus.agent:
         raise Conflict(f"accept the conversation before replying (it is {conversation.status.value})")
     message = conversations.add_message(
@@ -122,13 +123,13 @@ def _end(
 @router.post("/conversations/{conversation_id}/resolve")
 def resolve(conversation_id: str, principal: Agent, session: DbSession) -> dict[str, Any]:
     """Close the chat; the customer gets the rating prompt."""
-    return _end(escalation.resolve, conversation_id, principal, session)
+    return _end(lifecycle.resolve, conversation_id, principal, session)
 
 
 @router.post("/conversations/{conversation_id}/handback")
 def handback(conversation_id: str, principal: Agent, session: DbSession) -> dict[str, Any]:
     """Give the conversation back to the bot."""
-    return _end(escalation.handback, conversation_id, principal, session)
+    return _end(lifecycle.handback, conversation_id, principal, session)
 
 
 @router.get("/conversations/{conversation_id}/packet")
@@ -136,14 +137,14 @@ def get_packet(conversation_id: str, principal: Agent, session: DbSession) -> di
     """The handoff packet: transcript, summary, sentiment trend, contact, open tickets, past conversations."""
     conversation = conversations.get_or_raise(session, conversation_id)
     assert principal.user_id is not None
-    escalation.check_owner(conversation, principal.user_id, principal.is_admin)
+    lifecycle.check_owner(conversation, principal.user_id, principal.is_admin)
     return packet.build(session, conversation)
 
 
 @router.get("/load")
 def load(_: Admin, session: DbSession) -> dict[str, Any]:
     """Every agent's presence, active chats and limit."""
-    counts = escalation.loads(session)
+    counts = roster.loads(session)
     people = session.scalars(select(User).where(User.active.is_(True)).order_by(User.username)).all()
     return {
         "items": [

@@ -17,7 +17,8 @@ from fastapi.concurrency import run_in_threadpool
 
 from crm_bridge.auth import SESSION_COOKIE
 from crm_bridge.conversations.models import Conversation
-from crm_bridge.escalation import service as escalation
+from crm_bridge.escalation.lifecycle import release_unstaffed
+from crm_bridge.escalation.queue import queue_items
 from crm_bridge.realtime.bus import Bus, relay
 from crm_bridge.realtime.events import AGENTS, contact_channel
 from crm_bridge.users.models import Role, User
@@ -75,7 +76,7 @@ def _release_if_still_away(user_id: int) -> None:
             or user.console_seen_at > away_since
         ):
             return  # went offline properly, or came back: nothing to release
-        if escalation.release_unstaffed(session):
+        if release_unstaffed(session):
             session.commit()
 
 
@@ -88,7 +89,7 @@ async def _release_when_away(user_id: int) -> None:
 
 def _queue(identity: AgentIdentity) -> dict[str, Any]:
     with get_sessionmaker()() as session:
-        return {"type": "queue", "items": escalation.queue_items(session)}
+        return {"type": "queue", "items": queue_items(session)}
 
 
 def _typing_target(identity: AgentIdentity, conversation_id: str) -> int | None:

@@ -9,7 +9,7 @@ from fastapi import APIRouter
 from crm_bridge.auth import Principal, require_role
 from crm_bridge.conversations import service as conversations
 from crm_bridge.db import DbSession
-from crm_bridge.escalation import service
+from crm_bridge.escalation import lifecycle
 from crm_bridge.escalation.schemas import EscalateRequest, EscalateResponse
 from crm_bridge.users.models import Role
 
@@ -23,7 +23,7 @@ def escalate(
 ) -> dict[str, Any]:
     """Ask for a human: queued / assigned, offline (a ticket with the transcript), or declined by policy."""
     conversation = conversations.get_plain_or_raise(session, conversation_id)
-    result = service.escalate(
+    result = lifecycle.escalate(
         session,
         conversation=conversation,
         reason=body.reason,

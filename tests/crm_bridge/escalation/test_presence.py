@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from crm_bridge.conversations.models import Conversation, ConversationStatus
-from crm_bridge.escalation import service as escalation
+from crm_bridge.escalation import lifecycle, roster
 from crm_bridge.users.models import Role, User
 from kefu_core.db import utcnow
 from tests.app_fixtures import logged_in
@@ -48,14 +48,14 @@ def test_a_quiet_console_takes_no_new_chats(
 ) -> None:
     _, user_id = _online_agent(client, session)
     _seen(session, user_id, seconds_ago=600)  # the laptop closed ten minutes ago
-    assert user_id not in {u.id for u in escalation.eligible_agents(session, "en")}
+    assert user_id not in {u.id for u in roster.eligible_agents(session, "en")}
     result = service.post(
         f"/api/v1/conversations/{start_chat(client)}/escalate", json={"reason": "customer_request"}
     ).json()
     assert result["outcome"] == "offline" and result["ticket_number"]
 
     _seen(session, user_id, seconds_ago=5)  # back: takes chats again
-    assert user_id in {u.id for u in escalation.eligible_agents(session, "en")}
+    assert user_id in {u.id for u in roster.eligible_agents(session, "en")}
     result = service.post(
         f"/api/v1/conversations/{start_chat(client)}/escalate", json={"reason": "customer_request"}
     ).json()
@@ -75,7 +75,7 @@ def test_queued_chats_are_released_when_the_only_console_goes_quiet(
         == "queued"
     )
     _seen(session, user_id, seconds_ago=600)
-    assert escalation.release_unstaffed(session) == 1
+    assert lifecycle.release_unstaffed(session) == 1
     session.commit()
     conversation = session.get(Conversation, conversation_id)
     assert conversation is not None and conversation.status is ConversationStatus.bot
@@ -84,4 +84,4 @@ def test_queued_chats_are_released_when_the_only_console_goes_quiet(
 def test_an_api_only_agent_stays_present(client: TestClient, session: Session) -> None:
     _, user_id = _online_agent(client, session)
     _seen(session, user_id, seconds_ago=None)
-    assert user_id in {u.id for u in escalation.eligible_agents(session, "en")}
+    assert user_id in {u.id for u in roster.eligible_agents(session, "en")}

@@ -8,7 +8,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
 from crm_bridge.conversations.models import Conversation, Message, MessageRole
-from crm_bridge.escalation import service as escalation
+from crm_bridge.escalation import triggers
 from crm_bridge.escalation.models import Reason
 from crm_bridge.users.models import Role
 from tests.app_fixtures import logged_in
@@ -65,15 +65,15 @@ def test_sentiment_rules(client: TestClient, session: Session) -> None:
     conversation = session.get(Conversation, cid)
     assert conversation is not None
     mild = _customer(session, conversation, "negative", -0.4)
-    assert escalation.automatic_trigger(session, conversation, mild) is None  # one mildly negative message
+    assert triggers.automatic_trigger(session, conversation, mild) is None  # one mildly negative message
     again = _customer(session, conversation, "negative", -0.3)
     assert (
-        escalation.automatic_trigger(session, conversation, again) is Reason.negative_sentiment
+        triggers.automatic_trigger(session, conversation, again) is Reason.negative_sentiment
     )  # two in a row
     happy = _customer(session, conversation, "positive", 0.8)
-    assert escalation.automatic_trigger(session, conversation, happy) is None
+    assert triggers.automatic_trigger(session, conversation, happy) is None
     furious = _customer(session, conversation, "negative", -0.9)
     assert (
-        escalation.automatic_trigger(session, conversation, furious) is Reason.negative_sentiment
+        triggers.automatic_trigger(session, conversation, furious) is Reason.negative_sentiment
     )  # very negative
     session.rollback()

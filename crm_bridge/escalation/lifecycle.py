@@ -1,35 +1,34 @@
-"""Escalation decided in one place: triggers, policy, queue, assignment, offline tickets, resolve, hand back.
+"""Escalation as state changes: escalate (queue, assign, offline ticket or decline), accept, resolve,
+hand back, dispatch and release, with the system messages that tell the customer.
 
 Database work only; the caller commits. Socket events are emitted on the session and go out after commit.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from crm_bridge.contacts.models import Contact, Tier
 from crm_bridge.conversations import service as conversations
 from crm_bridge.conversations.models import Conversation, ConversationStatus, Message, MessageRole
 from crm_bridge.escalation.models import Escalation, Outcome, Reason
-from crm_bridge.realtime.events import AGENTS, emit, emit_message, emit_status
-from crm_bridge.tickets import service as tickets
-from crm_bridge.tickets.models import Priority, Ticket, TicketStatus
+from crm_bridge.escalation.offline import business_hours, open_ticket, reply_by, ticket_for
+from crm_bridge.escalation.queue import emit_queue, last_reason, position_and_wait, queued, wait_minutes
+from crm_bridge.escalation.roster import agent_name, eligible_agents, loads, present_agents, speaks
+from crm_bridge.escalation.triggers import automatic_trigger
+from crm_bridge.realtime.events import emit, emit_message, emit_status
 from crm_bridge.users.models import User
 from kefu_core.db import utcnow
 from kefu_core.errors import Conflict
-from kefu_core.hours import BusinessHours
 from kefu_core.settings import get_settings
 from kefu_core.texts import say, when
 
 CS = ConversationStatus
-TRANSCRIPT_LIMIT = 200
 
 
 class Forbidden(Conflict):
@@ -66,69 +65,8 @@ class Result:
         }
 
 
-def business_hours() -> BusinessHours:
-    """The configured opening hours."""
-    settings = get_settings()
-    return BusinessHours.parse(settings.business_hours, settings.timezone)
-
-
-def speaks(user: User, language: str | None) -> bool:
-    """An agent with no languages listed takes any; otherwise the conversation's language must be listed."""
-    return not language or not user.languages or language in user.languages
-
-
-def loads(session: Session) -> dict[int, int]:
-    """Active chats per agent."""
-    rows = session.execute(
-        select(Conversation.assignee_id, func.count())
-        .where(Conversation.status == CS.agent, Conversation.assignee_id.is_not(None))
-        .group_by(Conversation.assignee_id)
-    ).all()
-    return {int(user_id): int(count) for user_id, count in rows if user_id is not None}
-
-
-def present_agents(session: Session) -> list[User]:
-    """Active agents who are online, and whose console (if they use one) was seen lately."""
-    since = utcnow() - timedelta(seconds=get_settings().agent_away_seconds)
-    stmt = select(User).where(
-        User.online.is_(True),
-        User.active.is_(True),
-        or_(User.console_seen_at.is_(None), User.console_seen_at >= since),
-    )
-    return list(session.scalars(stmt))
-
-
-def eligible_agents(session: Session, language: str | None) -> list[User]:
-    """Online agents who speak `language` and are under their chat limit, least loaded first."""
-    load = loads(session)
-    online = present_agents(session)
-    able = [u for u in online if speaks(u, language) and load.get(u.id, 0) < u.max_concurrent_chats]
-    return sorted(able, key=lambda u: (load.get(u.id, 0), u.id))
-
-
-def queued(session: Session, language: str | None = None) -> list[Conversation]:
-    """The queue, first come first served (one language, or all)."""
-    stmt = select(Conversation).where(Conversation.status == CS.queued)
-    if language is not None:
-        stmt = stmt.where(Conversation.language == language)
-    return list(session.scalars(stmt.order_by(Conversation.queued_at, Conversation.id)))
-
-
-def position_and_wait(session: Session, conversation: Conversation) -> tuple[int | None, int | None]:
-    """1-based place in its language's queue, and seconds to wait (position x handle time / agents online)."""
-    if conversation.status is not CS.queued:
-        return None, None
-    line = queued(session, conversation.language)
-    position = next((i + 1 for i, c in enumerate(line) if c.id == conversation.id), None)
-    if position is None:
-        return None, None
-    online = present_agents(session)
-    agents = max(1, sum(1 for u in online if speaks(u, conversation.language)))
-    wait = math.ceil(position * get_settings().avg_handle_seconds / agents)
-    return position, wait
-
-
 def _system(session: Session, conversation: Conversation, text: str) -> Message:
+    """A system message in the conversation, sent to its sockets."""
     message = conversations.add_message(
         session, conversation=conversation, role=MessageRole.system, text=text, language=conversation.language
     )
@@ -136,49 +74,20 @@ def _system(session: Session, conversation: Conversation, text: str) -> Message:
     return message
 
 
-def transcript_text(conversation: Conversation) -> str:
-    """The conversation as plain lines for a ticket (internal notes left out)."""
-    lines = [
-        f"[{m.created_at:%Y-%m-%d %H:%M:%S} UTC] {m.role.value}: {m.text}"
-        for m in conversation.messages[-TRANSCRIPT_LIMIT:]
-        if not m.internal
-    ]
-    return "\n".join(lines)
-
-
-def _open_ticket(session: Session, conversation: Conversation) -> Ticket | None:
-    stmt = select(Ticket).where(
-        Ticket.conversation_id == conversation.id,
-        Ticket.status.in_([TicketStatus.new, TicketStatus.open, TicketStatus.pending]),
-    )
-    return session.scalars(stmt.order_by(Ticket.id.desc())).first()
-
-
 def _offline(
     session: Session, conversation: Conversation, contact: Contact, reason: Reason, announce: bool
 ) -> Result:
-    settings = get_settings()
-    now = utcnow()
-    expected = business_hours().next_open(now) + timedelta(minutes=settings.offline_reply_minutes)
-    ticket = _open_ticket(session, conversation)  # asking twice does not make two tickets
-    if ticket is None:
-        session.refresh(conversation, ["messages"])
-        ticket, _ = tickets.create(
-            session,
-            data={
-                "subject": f"Chat escalation ({reason.value}): no agent available",
-                "description": transcript_text(conversation),
-                "priority": (Priority.high if contact.tier is Tier.vip else Priority.normal).value,
-                "contact_id": contact.id,
-                "conversation_id": conversation.id,
-            },
-        )
+    expected = reply_by(utcnow())
+    ticket = ticket_for(session, conversation, contact, reason)
     if announce:
         _system(
             session,
             conversation,
             say(
-                "offline", conversation.language, ticket=ticket.number, when=when(expected, settings.timezone)
+                "offline",
+                conversation.language,
+                ticket=ticket.number,
+                when=when(expected, get_settings().timezone),
             ),
         )
     session.add(
@@ -228,20 +137,11 @@ def escalate(
         _system(
             session,
             conversation,
-            say("queued", conversation.language, position=position, minutes=_minutes(wait)),
+            say("queued", conversation.language, position=position, minutes=wait_minutes(wait)),
         )
     emit_status(session, conversation, queue_position=position, estimated_wait_seconds=wait)
     emit_queue(session)
     return Result(conversation.id, True, Outcome.queued, conversation.status, position, wait)
-
-
-def _minutes(seconds: int | None) -> int:
-    return max(1, math.ceil((seconds or 0) / 60))
-
-
-def agent_name(user: User) -> str:
-    """How the customer sees an agent."""
-    return user.display_name or user.username
 
 
 def assign(session: Session, conversation: Conversation, agent: User) -> None:
@@ -263,52 +163,12 @@ def _queue_moved(session: Session, language: str | None, left_at: datetime | Non
             if other.queued_at is not None and other.queued_at >= left_at:
                 position, wait = position_and_wait(session, other)
                 _system(
-                    session, other, say("queued", other.language, position=position, minutes=_minutes(wait))
+                    session,
+                    other,
+                    say("queued", other.language, position=position, minutes=wait_minutes(wait)),
                 )
                 emit_status(session, other, queue_position=position, estimated_wait_seconds=wait)
     emit_queue(session)
-
-
-def queue_items(session: Session) -> list[dict[str, Any]]:
-    """The queue as agents see it: wait, reason, last sentiment, contact, place in its language's line."""
-    now = utcnow()
-    items: list[dict[str, Any]] = []
-    places: dict[str | None, int] = {}
-    for conversation in queued(session):
-        places[conversation.language] = places.get(conversation.language, 0) + 1
-        contact = session.get(Contact, conversation.contact_id)
-        reason = session.scalars(
-            select(Escalation.reason)
-            .where(Escalation.conversation_id == conversation.id)
-            .order_by(Escalation.id.desc())
-        ).first()
-        sentiment = session.scalars(
-            select(Message.sentiment_label)
-            .where(
-                Message.conversation_id == conversation.id,
-                Message.role == MessageRole.customer,
-                Message.sentiment_label.is_not(None),
-            )
-            .order_by(Message.id.desc())
-        ).first()
-        queued_at = conversation.queued_at or now
-        items.append(
-            {
-                "conversation_id": conversation.id,
-                "language": conversation.language,
-                "waiting_seconds": max(0, int((now - queued_at).total_seconds())),
-                "reason": reason,
-                "sentiment": sentiment,
-                "contact_name": contact.name if contact else None,
-                "position": places[conversation.language],
-            }
-        )
-    return items
-
-
-def emit_queue(session: Session) -> None:
-    """Send the whole queue to agent sockets (each filters by its languages)."""
-    emit(session, AGENTS, {"type": "queue", "items": queue_items(session)})
 
 
 def check_owner(conversation: Conversation, user_id: int, is_admin: bool) -> None:
@@ -378,29 +238,6 @@ def dispatch(session: Session) -> None:
             assign(session, conversation, agents[0])
 
 
-def automatic_trigger(session: Session, conversation: Conversation, message: Message) -> Reason | None:
-    """The trigger crm_bridge evaluates itself on a customer message: keywords, then sentiment."""
-    text = message.text.lower()
-    if any(keyword in text for keyword in get_settings().keyword_list):
-        return Reason.keyword
-    if message.sentiment_label == "negative":
-        score = message.sentiment_score
-        if score is not None and score <= get_settings().negative_sentiment_threshold:
-            return Reason.negative_sentiment
-        previous = session.scalars(
-            select(Message.sentiment_label)
-            .where(
-                Message.conversation_id == conversation.id,
-                Message.role == MessageRole.customer,
-                Message.id < message.id,
-            )
-            .order_by(Message.id.desc())
-        ).first()
-        if previous == "negative":
-            return Reason.negative_sentiment
-    return None
-
-
 def auto_escalate(
     session: Session,
     conversation: Conversation,
@@ -414,7 +251,7 @@ def auto_escalate(
     broken parcel to the ticket form sounds negative, and taking them away would lose the ticket.
     """
     reason = automatic_trigger(session, conversation, message)
-    if reason is None or _open_ticket(session, conversation) is not None:
+    if reason is None or open_ticket(session, conversation) is not None:
         return None
     if reason is Reason.negative_sentiment:
         if bot_collecting():
@@ -426,7 +263,8 @@ def auto_escalate(
 def release_unstaffed(session: Session) -> int:
     """Queued conversations nobody can take any more (their language's last agent left, or business
     hours ended) become offline tickets, back with the bot, and the customer is told when to expect an
-    answer. Called lazily (agent presence, queue reads, queued customers writing): no timer job."""
+    answer. Called where it can matter (presence changes, queue reads, a queued customer writing, and the
+    agent socket's check KEFU_AGENT_AWAY_SECONDS after a console closes); there is no periodic job."""
     waiting = queued(session)
     if not waiting:
         return 0
@@ -436,11 +274,7 @@ def release_unstaffed(session: Session) -> int:
     for conversation in waiting:
         if not closed and any(speaks(u, conversation.language) for u in online):
             continue
-        reason = session.scalars(
-            select(Escalation.reason)
-            .where(Escalation.conversation_id == conversation.id)
-            .order_by(Escalation.id.desc())
-        ).first()
+        reason = last_reason(session, conversation.id)
         contact = session.get(Contact, conversation.contact_id)
         assert contact is not None
         conversation.status = CS.bot
