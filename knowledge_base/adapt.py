@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from knowledge_base.retriever import EntryDoc
+from knowledge_base.documents import EntryDoc
 
 
 @dataclass(frozen=True)

@@ -4,8 +4,7 @@ Nearest-neighbour scoring looks at one variant at a time; a classifier trained o
 texts learns which words and character runs set it apart from its neighbours. For Chinese, which the
 shipped MiniLM ranks poorly, character 1-2-grams carry it. For English, character 2-4-grams inside
 word boundaries beside the MiniLM vector (scaled up, so that a handful of variants per entry still
-count): on a held-out tenth of BANKING77's training set the fused top-1 went 92.8 -> 94.2 % with all
-variants and 82.7 -> 86.6 % with 10 per intent.
+count). What each design gained: docs/decisions/0002-faq-score-fusion-and-rerank.md.
 """
 
 from __future__ import annotations
@@ -64,8 +63,8 @@ class EntryClassifier:
         features = self._features(self._vectorizer.fit_transform(texts), vectors)
         model = LogisticRegression(C=self.design.c, max_iter=2000)
         model.fit(features, owners)
-        # One query at a time, sklearn's input checks cost more than the arithmetic (6 ms of a 13 ms
-        # search over BANKING77): keep the fitted numbers and score by hand, as sklearn would.
+        # One query at a time, sklearn's input checks cost more than the arithmetic: keep the fitted
+        # numbers and score by hand, as sklearn would (tests/knowledge_base/test_entry_classifier.py).
         self._analyse = self._vectorizer.build_analyzer()
         self._vocabulary: dict[str, int] = self._vectorizer.vocabulary_
         self._idf = np.asarray(self._vectorizer.idf_, dtype=np.float64)

@@ -17,8 +17,9 @@ from kefu_core.encoding.embedder import Embedder, shared_embedder
 from kefu_core.encoding.fingerprint import model_fingerprint
 from kefu_core.paths import var_dir
 from knowledge_base import service
+from knowledge_base.documents import EntryDoc
 from knowledge_base.models import FaqEntry, FaqRevision, FaqStatus
-from knowledge_base.retriever import EntryDoc, FaqRetriever
+from knowledge_base.retriever import FaqRetriever
 from knowledge_base.vector_cache import VectorCache
 
 CHECK_EVERY_S = 2.0

@@ -5,8 +5,7 @@ close together. Matching word-piece vectors (the same MiniLM's contextual token 
 pooling) keeps the words apart: each word piece of the question takes its best cosine with any word
 piece of the text, and the question's pieces are averaged, weighted by their rarity in the knowledge
 base (IDF), so "card" counts less than "arrived". The retriever uses it to reorder its few best
-candidates (English): on a BANKING77 validation split drawn from the training set, +0.5 points top-1
-with 10 variants per intent, where recombining the other signals gave +0.1 at most.
+candidates in English (`rerank`; measured in docs/decisions/0002-faq-score-fusion-and-rerank.md).
 """
 
 from __future__ import annotations

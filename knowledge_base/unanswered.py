@@ -9,9 +9,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from kefu_core.db import utcnow
-from kefu_core.encoding.embedder import Embedder
 from kefu_core.errors import Conflict, NotFound
 from knowledge_base import curation
+from knowledge_base.encoder import Encoder
 from knowledge_base.models import FaqEntry, FaqStatus, UnansweredQuestion
 
 SAME_QUESTION = 0.8  # cosine above which two questions are taken as one
@@ -47,7 +47,7 @@ def open_items(session: Session, language: str | None = None, limit: int = 500) 
     return list(session.scalars(stmt.order_by(UnansweredQuestion.id.desc()).limit(limit)))
 
 
-def group(items: list[UnansweredQuestion], embedder: Embedder) -> list[dict[str, Any]]:
+def group(items: list[UnansweredQuestion], embedder: Encoder) -> list[dict[str, Any]]:
     """Greedy grouping by embedding similarity within a language, biggest groups first."""
     groups: list[dict[str, Any]] = []
     for language in sorted({i.language for i in items}):

@@ -15,7 +15,6 @@ from kefu.bootstrap import prepare_database
 from kefu_core.db import make_engine
 from tests.helpers import sqlite_url
 
-
 # What `make test-fast` leaves out (-m "not slow and not postgres"): tests that start Rasa, crm_bridge
 # workers or a browser, train a model, fuzz the whole API or run the CLI more than once (test ids' prefixes).
 SLOW_PATHS = (
@@ -34,7 +33,10 @@ def pytest_configure(config: pytest.Config) -> None:
     """Keep every test's runtime files (secrets, credentials, logs) out of the checkout's var/."""
     if "KEFU_VAR_DIR" not in os.environ:
         os.environ["KEFU_VAR_DIR"] = tempfile.mkdtemp(prefix="kefu-test-var-")
-    config.addinivalue_line("markers", "slow: starts servers, Rasa or a browser, or trains (not in test-fast)")
+    config.addinivalue_line(
+        "markers", "slow: starts servers, Rasa or a browser, or trains (not in test-fast)"
+    )
+    config.addinivalue_line("markers", "integration: loads the real embedding model or runs the kefu CLI")
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

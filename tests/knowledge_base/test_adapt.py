@@ -20,6 +20,8 @@ from knowledge_base.adapt import adapt
 from knowledge_base.retriever import EntryDoc
 
 KEFU = str(Path(sys.executable).parent / "kefu")
+
+pytestmark = pytest.mark.integration  # fine-tunes the real model
 TOPICS = {
     "lost-card": ["I lost my card", "my card is missing", "can't find my bank card"],
     "fx-rate": ["what exchange rate do you use", "currency conversion rate", "how is the FX rate set"],

@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from sqlalchemy.orm import Session
 
 from kefu.bootstrap import prepare_database
@@ -15,6 +16,8 @@ from kefu_core.db import make_engine
 from knowledge_base import curation, runtime
 
 KEFU = str(Path(sys.executable).parent / "kefu")
+
+pytestmark = pytest.mark.integration  # the real model and the kefu CLI
 
 
 def test_index_picks_up_writes_from_elsewhere(tmp_path: Path) -> None:

@@ -35,13 +35,14 @@ def kb_url(tmp_path: Path) -> str:
 
 
 def _answers(retriever: FaqRetriever) -> list[tuple[str, float, str]]:
-    out = []
+    out: list[tuple[str, float, str]] = []
     for text, lang in QUESTIONS:
         result = retriever.search(text, language=lang)
         out.append((result.results[0].faq_id, result.results[0].score, result.decision))
     return out
 
 
+@pytest.mark.integration
 def test_a_restart_serves_the_same_results_without_embedding(kb_url: str, tmp_path: Path) -> None:
     root = tmp_path / "kb-index"
     engine = make_engine(kb_url)
@@ -76,6 +77,7 @@ def test_a_torn_record_or_another_model_is_not_trusted(tmp_path: Path) -> None:
     assert len(VectorCache("m2", 4, tmp_path)) == 0  # another model: its own folder
 
 
+@pytest.mark.integration
 def test_an_edit_reindexes_only_that_entry(kb_url: str, tmp_path: Path) -> None:
     engine = make_engine(kb_url)
     with Session(engine) as session:
@@ -126,6 +128,7 @@ def _synthetic(n: int) -> list[EntryDoc]:
     ]
 
 
+@pytest.mark.integration
 def test_a_large_base_uses_an_approximate_index_that_still_updates(tmp_path: Path) -> None:
     retriever = FaqRetriever(shared_embedder(), approx_above=100)
     retriever.build(_synthetic(80))  # 160 texts > 100
@@ -140,6 +143,7 @@ def test_a_large_base_uses_an_approximate_index_that_still_updates(tmp_path: Pat
     assert small.stats()["en"]["index"] == "flat"
 
 
+@pytest.mark.integration
 def test_cli_reindex_rebuilds_the_store(tmp_path: Path, kb_url: str) -> None:
     env = {**os.environ, "DATABASE_URL": kb_url, "KEFU_VAR_DIR": str(tmp_path)}
     done = subprocess.run([KEFU, "kb", "reindex"], capture_output=True, text=True, env=env)

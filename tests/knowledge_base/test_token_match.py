@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import knowledge_base.retriever as retriever_module
+import knowledge_base.index as index_module
 from kefu_core.encoding.embedder import Embedder, shared_embedder
 from kefu_core.encoding.tokens import TokenVectors, from_hidden
 from knowledge_base.retriever import DEFAULT_THRESHOLDS, EntryDoc, FaqRetriever, Thresholds
@@ -48,6 +48,7 @@ def test_rare_pieces_weigh_more_and_maxsim_takes_each_pieces_best_match() -> Non
     assert maxsim(query, weights, [empty, docs[0]]).tolist()[0] == 0.0
 
 
+@pytest.mark.integration
 @pytest.mark.parametrize("runtime", ["onnx", "torch"])
 def test_word_piece_vectors_come_with_the_same_sentence_vectors(runtime: str) -> None:
     embedder = Embedder(runtime=runtime)
@@ -71,7 +72,7 @@ def test_word_pieces_are_stored_and_a_torn_record_is_cut_off(tmp_path: Path) -> 
         calls.append(texts)
         vectors = np.full((len(texts), 2), 0.5, np.float32)
         pieces = [
-            TokenVectors(np.arange(len(t), dtype=np.int32), _unit(*[[1, i] for i in range(len(t))]))
+            TokenVectors(np.arange(len(t), dtype=np.int32), _unit(*[[1.0, float(i)] for i in range(len(t))]))
             for t in texts
         ]
         return vectors, pieces
@@ -135,6 +136,7 @@ def _entries() -> list[EntryDoc]:
     ]
 
 
+@pytest.mark.integration
 def test_pieces_are_kept_for_english_only_and_not_above_the_size_limit(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -144,7 +146,7 @@ def test_pieces_are_kept_for_english_only_and_not_above_the_size_limit(
     assert english.row_pieces is not None and len(english.row_pieces) == len(english.docs)
     assert chinese.row_pieces is None  # token_weight 0: MiniLM reads few Chinese characters
     assert retriever.search("my card never arrived", language="en").results[0].faq_id == "arrival"
-    monkeypatch.setattr(retriever_module, "TOKEN_MAX_TEXTS", len(english.docs))
+    monkeypatch.setattr(index_module, "TOKEN_MAX_TEXTS", len(english.docs))
     extra = EntryDoc("pin", "Change my PIN", "In the app.", "en", None, ("new pin please",))
     retriever.upsert([extra])
     over = retriever._indexes["en"]
@@ -157,6 +159,7 @@ def test_pieces_are_kept_for_english_only_and_not_above_the_size_limit(
     assert retriever._indexes["en"].row_pieces is not None
 
 
+@pytest.mark.integration
 def test_word_pieces_reorder_close_calls_and_the_leader_keeps_its_score() -> None:
     query = "the card I ordered never came"
     on = FaqRetriever(shared_embedder())
