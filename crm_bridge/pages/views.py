@@ -1,4 +1,4 @@
-"""Knowledge-base admin pages: HTML shells whose script (static/admin.js) calls the JSON API.
+"""Admin pages: HTML shells whose ES-module scripts (static/admin.js, static/console/, ...) call the JSON API.
 
 The pages authenticate with the same HttpOnly `kefu_session` cookie as POST /api/v1/auth/token.
 Nobody logged in is redirected to the login page; a non-admin gets a 403 page.
@@ -210,7 +210,7 @@ def kb_edit(request: Request, admin: PageAdmin, faq_id: str) -> HTMLResponse:
 
 @router.get("/agent", response_class=HTMLResponse)
 def agent_console(request: Request, principal: PageAgent) -> HTMLResponse:
-    """The agent console: queue, live chats, customer panel (static/agent.js talks to the agent API)."""
+    """The agent console: queue, live chats, customer panel (static/console/ talks to the agent API)."""
     return render(
         request,
         "agent.html",

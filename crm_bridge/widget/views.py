@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
+from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response, status
-from fastapi.responses import FileResponse, HTMLResponse
+from fastapi.responses import HTMLResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from fastapi.templating import Jinja2Templates
 from pydantic import BaseModel, ConfigDict, Field
@@ -21,6 +23,9 @@ from crm_bridge.widget import sessions
 from crm_bridge.widget.models import WidgetSession
 
 HERE = Path(__file__).resolve().parent
+# The one-tag embed: the language rule (static/lang.js, also tested alone in a browser) and the widget are
+# served as one classic script, wrapped in one closure so that nothing of lang.js leaks onto the host page.
+WIDGET_PARTS = (HERE / "static" / "lang.js", HERE / "static" / "widget.js")
 router = APIRouter(tags=["widget"])
 templates = Jinja2Templates(directory=str(HERE / "templates"))
 _bearer = HTTPBearer(auto_error=False)
@@ -84,10 +89,23 @@ def history(
     }
 
 
+@lru_cache(maxsize=1)
+def widget_script() -> tuple[bytes, str]:
+    """The embeddable widget script (static/lang.js and static/widget.js in one closure) and its ETag."""
+    parts = "\n".join(path.read_text(encoding="utf-8") for path in WIDGET_PARTS)
+    header = "// kefu website chat widget (static/lang.js + static/widget.js)\n"
+    body = f"{header}(function () {{\n{parts}\n}})();\n".encode()
+    return body, '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
+
+
 @router.get("/widget.js", include_in_schema=False)
-def widget_js() -> FileResponse:
-    """The embeddable widget script."""
-    return FileResponse(HERE / "static" / "widget.js", media_type="text/javascript")
+def widget_js(request: Request) -> Response:
+    """The embeddable widget script; browsers revalidate it by ETag (304 when unchanged)."""
+    body, etag = widget_script()
+    headers = {"ETag": etag, "Cache-Control": "public, max-age=300, must-revalidate"}
+    if etag in request.headers.get("if-none-match", ""):
+        return Response(status_code=304, headers=headers)
+    return Response(body, media_type="text/javascript; charset=utf-8", headers=headers)
 
 
 @router.get("/demo", response_class=HTMLResponse, include_in_schema=False)

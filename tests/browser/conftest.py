@@ -118,11 +118,12 @@ def browser() -> Iterator[Browser]:
 
 @dataclass
 class Tab:
-    """A page in a fresh browser context, and every JavaScript dialog it opened."""
+    """A page in a fresh browser context, every JavaScript dialog it opened and every uncaught error."""
 
     page: Page
     context: BrowserContext
     dialogs: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
 
     def login(self, username: str, password: str) -> None:
         """Log in through the login form."""
@@ -153,6 +154,7 @@ def tab(browser: Browser, server: Server) -> Iterator[Tab]:
         dialog.dismiss()
 
     page.on("dialog", on_dialog)
+    page.on("pageerror", lambda error: tab.errors.append(str(error)))
     try:
         yield tab
     finally:

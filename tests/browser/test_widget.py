@@ -19,6 +19,7 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
+from kefu_core.language import detect_language
 from tests.browser.conftest import ADMIN, AGENT, ARTIFACTS, Server, Tab
 
 XSS = '<img src=x onerror="window.__pwned=1"><script>window.__pwned=2</script>'
@@ -364,3 +365,29 @@ def test_queue_position_agent_reply_and_csat(tab: Tab, server: Server, admin_api
         if f["conversation_id"] == conversation_id
     ]
     assert [(f["rating"], f["comment"]) for f in ratings] == [(4, "quick and kind")]
+
+
+def test_each_bubble_is_marked_with_its_texts_language(browser: Browser, server: Server) -> None:
+    """`lang` on a bubble follows the one language rule (the widget's own language when the text has no
+    letters); the name above it stays in the widget's language; nothing of lang.js leaks onto the page."""
+    context = browser.new_context(base_url=server.base_url, locale="zh-CN")
+    try:
+        page = context.new_page()
+        open_widget(page)
+        assert page.evaluate("[typeof detectLanguage, typeof carriesLanguage]") == ["undefined", "undefined"]
+        for text in ("Where is my parcel?", "退货需要多久？", "138 0013 8000", "我的order到哪了"):
+            say(page, text)
+        customer = page.locator("#kefu-widget >> .msg-customer")
+        expect(customer).to_have_count(4)
+        assert customer.evaluate_all("els => els.map(e => e.lang)") == ["en", "zh-CN", "zh-CN", "zh-CN"]
+        assert set(page.locator("#kefu-widget >> .msg .who").evaluate_all("els => els.map(e => e.lang)")) == {
+            "zh-CN"
+        }
+        expect(page.locator("#kefu-widget >> .msg-system").first).to_be_visible()  # Rasa is down: a notice
+        for bubble in page.locator("#kefu-widget >> .msg").all():
+            text = bubble.locator(".text").text_content() or ""
+            expected = "zh-CN" if detect_language(text, default="zh") == "zh" else "en"
+            assert bubble.get_attribute("lang") == expected, text
+        page.screenshot(path=str(_artifact("widget-languages")))
+    finally:
+        context.close()

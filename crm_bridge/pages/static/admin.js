@@ -1,52 +1,9 @@
-// kefu knowledge-base admin pages. Talks to the JSON API with the session cookie.
-// Every piece of data goes into the page through textContent / attributes, never innerHTML.
-"use strict";
+// kefu knowledge-base admin pages (an ES module, loaded on every admin page). Talks to the JSON API with
+// the session cookie; every piece of data goes into the page through textContent / attributes, never innerHTML.
+import { $, el, hide, show } from "./lib/dom.js";
+import { api, errorFrom, loginRedirect } from "./lib/api.js";
 
 const API = "/api/v1/kb";
-
-const $ = (id) => document.getElementById(id);
-const apiError = (message, status, details) => Object.assign(new Error(message), { status, details });
-
-// el("td", {className: "x"}, "text", otherNode): an element with properties and text/element children.
-function el(tag, props, ...children) {
-  const node = document.createElement(tag);
-  for (const [key, value] of Object.entries(props || {})) {
-    if (key.startsWith("data-") || key.startsWith("aria-") || key === "list") node.setAttribute(key, value);
-    else node[key] = value;
-  }
-  for (const child of children) {
-    if (child === null || child === undefined) continue;
-    node.append(child instanceof Node ? child : document.createTextNode(String(child)));
-  }
-  return node;
-}
-
-const show = (node, text) => { node.textContent = text; node.classList.remove("hidden"); };
-const hide = (node) => { node.textContent = ""; node.classList.add("hidden"); };
-const loginRedirect = () =>
-  window.location.assign("/admin/login?next=" + encodeURIComponent(window.location.pathname));
-
-function errorFrom(status, data) {
-  const err = data && data.error;
-  const message = err && err.message ? err.message : "request failed (HTTP " + status + ")";
-  return apiError(message, status, err ? err.details : undefined);
-}
-
-async function api(method, url, body) {
-  const options = { method, credentials: "same-origin", headers: { Accept: "application/json" } };
-  if (body !== undefined) {
-    options.headers["Content-Type"] = "application/json";
-    options.body = JSON.stringify(body);
-  }
-  const response = await fetch(url, options);
-  if (response.status === 401) {
-    loginRedirect();
-    throw apiError("your session has ended", 401);
-  }
-  const data = response.status === 204 ? null : await response.json().catch(() => null);
-  if (!response.ok) throw errorFrom(response.status, data);
-  return data;
-}
 
 const entryLink = (id) => el("a", { href: "/admin/kb/" + encodeURIComponent(id) }, id);
 const statusBadge = (status) => el("span", { className: "badge badge-" + status }, status);
@@ -326,4 +283,5 @@ function initUnanswered() {
 
 const PAGES = { "kb-list": initList, "kb-edit": initEdit, "kb-try": initTry, "kb-import": initImport,
   "kb-unanswered": initUnanswered };
-document.addEventListener("DOMContentLoaded", () => (PAGES[document.body.dataset.page] || (() => {}))());
+// A module runs once the document is parsed: the page is there.
+(PAGES[document.body.dataset.page] || (() => {}))();

@@ -3,6 +3,7 @@
 //           data-title="Maple Market" defer></script>
 // Plain JavaScript, no build step, no external downloads. Every piece of text from the server or the
 // customer reaches the page through textContent, never innerHTML. Protocol: docs/widget.md.
+// crm_bridge serves it after static/lang.js (detectLanguage, the one language rule), both in one closure.
 (function () {
   "use strict";
 
@@ -142,6 +143,7 @@ button:disabled { opacity: .5; cursor: default; }
   const saveOutbox = () => store.set("outbox", JSON.stringify(outbox));
 
   // ---- DOM (a shadow root keeps the host page's styles out and ours in) -------------------------
+  // Its own el, not pages/static/lib/dom.js: the widget must stay one classic script (document.currentScript).
   function el(tag, props, ...children) {
     const node = document.createElement(tag);
     for (const [key, value] of Object.entries(props || {})) {
@@ -154,7 +156,8 @@ button:disabled { opacity: .5; cursor: default; }
     return node;
   }
 
-  const host = el("div", { id: "kefu-widget", lang: LANG === "zh" ? "zh-CN" : "en" });
+  const langTag = (language) => (language === "zh" ? "zh-CN" : "en");   // a BCP 47 tag for `lang`
+  const host = el("div", { id: "kefu-widget", lang: langTag(LANG) });
   const root = host.attachShadow ? host.attachShadow({ mode: "open" }) : host;
   const title = script.dataset.title || T.title;
 
@@ -200,11 +203,12 @@ button:disabled { opacity: .5; cursor: default; }
   const scrollDown = () => { log.scrollTop = log.scrollHeight; };
   const roleName = { customer: T.you, bot: T.bot, agent: T.agentRole, system: T.system };
 
+  // A bubble's `lang` is its text's language (screen readers' voice, CJK font choice); the name above it
+  // and "sending…" stay in the widget's language.
   function bubble(role, text, extra) {
-    const item = el("li", { className: "msg msg-" + role },
-      el("span", { className: "who", text: (extra && extra.name) || roleName[role] || role }),
+    return el("li", { className: "msg msg-" + role, lang: langTag(detectLanguage(text, LANG)) },
+      el("span", { className: "who", lang: langTag(LANG), text: (extra && extra.name) || roleName[role] || role }),
       el("span", { className: "text", text }));
-    return item;
   }
 
   // Messages are kept in id order; unacknowledged ones (no id yet) stay at the end.
@@ -244,7 +248,7 @@ button:disabled { opacity: .5; cursor: default; }
   function showPending(entry) {
     const item = bubble("customer", entry.title || entry.text);
     item.classList.add("pending");
-    item.append(el("span", { className: "state", text: T.sending }));
+    item.append(el("span", { className: "state", lang: langTag(LANG), text: T.sending }));
     item.dataset.clientId = entry.client_id;
     pending.set(entry.client_id, item);
     log.append(item);

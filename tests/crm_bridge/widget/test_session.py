@@ -99,6 +99,16 @@ def test_script_and_demo_page_are_served(client: TestClient) -> None:
     assert demo.status_code == 200 and '<script src="/widget.js"' in demo.text
 
 
+def test_script_is_revalidated_by_etag(client: TestClient) -> None:
+    first = client.get("/widget.js")
+    etag = first.headers["etag"]
+    assert "detectLanguage" in first.text and first.text.rstrip().endswith("})();")
+    again = client.get("/widget.js", headers={"If-None-Match": etag})
+    assert again.status_code == 304 and again.content == b"" and again.headers["etag"] == etag
+    other = client.get("/widget.js", headers={"If-None-Match": '"something-else"'})
+    assert other.status_code == 200 and other.content == first.content
+
+
 def test_new_sessions_are_rate_limited_per_address(client: TestClient) -> None:
     saved = client.app.state.widget_sessions  # type: ignore[attr-defined]
     client.app.state.widget_sessions = SlidingWindow(3)  # type: ignore[attr-defined]
