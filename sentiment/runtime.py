@@ -9,7 +9,7 @@ log = logging.getLogger("kefu.sentiment")
 
 
 class Labelled(Protocol):
-    """What a stored message offers (crm_bridge's Message)."""
+    """What a stored message offers (the app's Message model)."""
 
     @property
     def id(self) -> int | None:

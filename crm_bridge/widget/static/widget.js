@@ -4,6 +4,8 @@
 // Plain JavaScript, no build step, no external downloads. Every piece of text from the server or the
 // customer reaches the page through textContent, never innerHTML. Protocol: docs/widget.md.
 // crm_bridge serves it after static/lang.js (detectLanguage, the one language rule), both in one closure.
+// Over 300 lines on purpose: a third-party page loads it as one classic script (no modules, no build step),
+// so the texts, the socket protocol and the UI stay in this one file.
 (function () {
   "use strict";
 
