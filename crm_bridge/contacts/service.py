@@ -1,4 +1,7 @@
-"""Contact database work (no HTTP): identities, search, merge, export and erasure."""
+"""Contact database work (no HTTP): identities, search, merge, export and erasure.
+
+Contacts sit below tickets and feedback and import neither: what spans them is in feedback/flows.py.
+"""
 
 from __future__ import annotations
 
@@ -113,9 +116,10 @@ def _search_statement(
 
 
 def merge(session: Session, *, target: Contact, source: Contact) -> Contact:
-    """Fold `source` into `target`: identities, conversations and tickets move; `source` stays as history."""
-    from crm_bridge.tickets.models import Ticket  # tickets depend on contacts, not the reverse
+    """Fold `source` into `target`: identities, conversations and fields; `source` stays as history.
 
+    The contacts' part of a merge: feedback.flows.merge_contacts also moves the tickets and feedback.
+    """
     if target.id == source.id:
         raise Invalid("a contact cannot be merged into itself")
     if source.merged_into_id is not None:
@@ -128,8 +132,6 @@ def merge(session: Session, *, target: Contact, source: Contact) -> Contact:
     session.execute(
         update(Conversation).where(Conversation.contact_id == source.id).values(contact_id=target.id)
     )
-    session.execute(update(Ticket).where(Ticket.contact_id == source.id).values(contact_id=target.id))
-    _move_feedback(session, source.id, target.id)
     for name in ("name", "email", "phone", "preferred_language"):
         if getattr(target, name) is None and getattr(source, name) is not None:
             setattr(target, name, getattr(source, name))
@@ -143,30 +145,17 @@ def merge(session: Session, *, target: Contact, source: Contact) -> Contact:
     return target
 
 
-def _move_feedback(session: Session, source_id: int, target_id: int) -> None:
-    from crm_bridge.feedback.models import Feedback
-
-    session.execute(update(Feedback).where(Feedback.contact_id == source_id).values(contact_id=target_id))
-
-
 def export(session: Session, contact: Contact) -> dict[str, Any]:
-    """Everything kefu holds about a contact (for a data-access request)."""
-    from crm_bridge.tickets.models import Ticket
-    from crm_bridge.tickets.service import to_read
+    """The contact's fields, identities and conversations with their messages, for a data-access request.
 
+    The contacts' part of an export: feedback.flows.export_contact adds the tickets and feedback.
+    """
     conversations = session.scalars(
         select(Conversation)
         .where(Conversation.contact_id == contact.id)
         .options(selectinload(Conversation.messages))
         .order_by(Conversation.started_at)
     ).all()
-    tickets = session.scalars(select(Ticket).where(Ticket.contact_id == contact.id).order_by(Ticket.id)).all()
-    from crm_bridge.feedback.models import Feedback
-
-    feedback = [
-        {"rating": f.rating, "nps": f.nps, "comment": f.comment, "created_at": f.created_at.isoformat()}
-        for f in session.scalars(select(Feedback).where(Feedback.contact_id == contact.id))
-    ]
     return {
         "contact": {
             "id": contact.id,
@@ -193,12 +182,6 @@ def export(session: Session, contact: Contact) -> dict[str, Any]:
             }
             for c in conversations
         ],
-        "tickets": [
-            {k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in to_read(t).items()}
-            for t in tickets
-        ],
-        "feedback": feedback,
-        "exported_at": utcnow().isoformat(),
     }
 
 

@@ -1,4 +1,8 @@
-"""Contact routes."""
+"""Contact routes.
+
+Merge (POST /{contact_id}/merge) and export (GET /{contact_id}/export) move and read tickets and
+feedback, which sit above contacts: feedback/contact_views.py serves them, at the same paths.
+"""
 
 from __future__ import annotations
 
@@ -8,15 +12,13 @@ from fastapi import APIRouter, Depends, Query, Response
 from pydantic import TypeAdapter
 from sqlalchemy.orm import Session
 
-from crm_bridge import sync
 from crm_bridge.auth import Principal, require_role
-from crm_bridge.contacts import service
+from crm_bridge.contacts import crm, service
 from crm_bridge.contacts.models import Contact
 from crm_bridge.contacts.schemas import (
     ContactCreate,
     ContactRead,
     ContactUpdate,
-    MergeRequest,
     normalise_phone,
 )
 from crm_bridge.db import DbSession
@@ -64,7 +66,7 @@ async def list_contacts(
 def create_contact(body: ContactCreate, _: Agent, session: DbSession) -> Contact:
     """Create a contact (email validated, phone normalised to E.164)."""
     contact = service.create(session, data=body.model_dump(exclude_unset=True))
-    sync.contact_changed(session, contact)
+    crm.contact_changed(session, contact)
     session.commit()
     return service.get_or_raise(session, contact.id)
 
@@ -83,7 +85,7 @@ def update_contact(contact_id: int, body: ContactUpdate, _: Agent, session: DbSe
         contact=service.get_or_raise(session, contact_id),
         changes=body.model_dump(exclude_unset=True),
     )
-    sync.contact_changed(session, contact)
+    crm.contact_changed(session, contact)
     session.commit()
     return contact
 
@@ -94,19 +96,3 @@ def erase_contact(contact_id: int, _: Admin, session: DbSession) -> Contact:
     contact = service.erase(session, service.get_or_raise(session, contact_id))
     session.commit()
     return contact
-
-
-@router.post("/{contact_id}/merge", response_model=ContactRead)
-def merge_contact(contact_id: int, body: MergeRequest, _: Agent, session: DbSession) -> Contact:
-    """Fold another contact into this one: identities, conversations, tickets and feedback move."""
-    target = service.get_or_raise(session, contact_id)
-    source = service.get_or_raise(session, body.source_id)
-    service.merge(session, target=target, source=source)
-    session.commit()
-    return service.get_or_raise(session, contact_id)
-
-
-@router.get("/{contact_id}/export")
-def export_contact(contact_id: int, _: Admin, session: DbSession) -> dict[str, Any]:
-    """Everything held about a contact, as JSON (data-access requests)."""
-    return service.export(session, service.get_or_raise(session, contact_id))

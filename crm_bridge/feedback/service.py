@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, select, update
 from sqlalchemy.orm import Session
 
 from crm_bridge.contacts.models import Contact
@@ -104,3 +104,16 @@ def to_read(feedback: Feedback) -> dict[str, Any]:
         "agent_id": feedback.agent_id,
         "created_at": feedback.created_at,
     }
+
+
+def move_to_contact(session: Session, *, source_id: int, target_id: int) -> None:
+    """Give every rating of contact `source_id` to contact `target_id` (a contact merge)."""
+    session.execute(update(Feedback).where(Feedback.contact_id == source_id).values(contact_id=target_id))
+
+
+def export_for_contact(session: Session, contact_id: int) -> list[dict[str, Any]]:
+    """The contact's ratings, JSON-ready (a data-access export)."""
+    return [
+        {"rating": f.rating, "nps": f.nps, "comment": f.comment, "created_at": f.created_at.isoformat()}
+        for f in session.scalars(select(Feedback).where(Feedback.contact_id == contact_id))
+    ]

@@ -1,4 +1,4 @@
-"""Feedback routes."""
+"""Feedback routes, and (through contact_views) the contact routes whose work spans tickets and feedback."""
 
 from __future__ import annotations
 
@@ -7,15 +7,14 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
 
-from crm_bridge import sync
 from crm_bridge.auth import Principal, require_role
 from crm_bridge.db import DbSession
-from crm_bridge.feedback import service
+from crm_bridge.feedback import contact_views, crm, service
 from crm_bridge.feedback.schemas import FeedbackCreate, FeedbackRead, FeedbackSummary
 from crm_bridge.pagination import Page, PageParams, page_params, paginate
 from crm_bridge.users.models import Role
 
-router = APIRouter(prefix="/api/v1/feedback", tags=["feedback"])
+_feedback = APIRouter(prefix="/api/v1/feedback", tags=["feedback"])
 Agent = Annotated[Principal, require_role(Role.agent, allow_service=True)]
 
 
@@ -31,7 +30,7 @@ def _filters(
 Filters = Annotated[service.FeedbackFilters, Depends(_filters)]
 
 
-@router.get("", response_model=Page[FeedbackRead])
+@_feedback.get("", response_model=Page[FeedbackRead])
 def list_feedback(
     _: Agent, session: DbSession, filters: Filters, page: Annotated[PageParams, Depends(page_params)]
 ) -> dict[str, Any]:
@@ -40,16 +39,23 @@ def list_feedback(
     return {"items": [service.to_read(f) for f in items], "total": total}
 
 
-@router.post("", response_model=FeedbackRead, status_code=201)
+@_feedback.post("", response_model=FeedbackRead, status_code=201)
 def create_feedback(body: FeedbackCreate, _: Agent, session: DbSession) -> dict[str, Any]:
     """Record a CSAT rating (and optional NPS and comment)."""
     feedback = service.create(session, data=body.model_dump())
-    sync.feedback_created(session, feedback)
+    crm.feedback_created(session, feedback)
     session.commit()
     return service.to_read(feedback)
 
 
-@router.get("/summary", response_model=FeedbackSummary)
+@_feedback.get("/summary", response_model=FeedbackSummary)
 def feedback_summary(_: Agent, session: DbSession, filters: Filters) -> dict[str, Any]:
     """Average CSAT, share of 4-5 ratings and NPS over a date range."""
     return service.summary(session, filters)
+
+
+# What the app includes: the feedback routes, and the contact routes that span tickets and feedback
+# (contacts sit below both, so their own router cannot serve them).
+router = APIRouter()
+router.include_router(_feedback)
+router.include_router(contact_views.router)

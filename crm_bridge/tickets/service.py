@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Select, select
+from sqlalchemy import update as update_rows  # `update` is this module's PATCH
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
@@ -247,3 +248,16 @@ def to_read(ticket: Ticket, now: datetime | None = None) -> dict[str, Any]:
     out["first_response_breached"] = ticket.first_response_breached(now)
     out["resolution_breached"] = ticket.resolution_breached(now)
     return out
+
+
+def move_to_contact(session: Session, *, source_id: int, target_id: int) -> None:
+    """Give every ticket of contact `source_id` to contact `target_id` (a contact merge)."""
+    session.execute(update_rows(Ticket).where(Ticket.contact_id == source_id).values(contact_id=target_id))
+
+
+def export_for_contact(session: Session, contact_id: int) -> list[dict[str, Any]]:
+    """The contact's tickets as JSON-ready API views, oldest first (a data-access export)."""
+    tickets = session.scalars(select(Ticket).where(Ticket.contact_id == contact_id).order_by(Ticket.id)).all()
+    return [
+        {k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in to_read(t).items()} for t in tickets
+    ]

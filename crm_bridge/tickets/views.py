@@ -7,11 +7,10 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Query, Response
 
-from crm_bridge import sync
 from crm_bridge.auth import Principal, require_role
 from crm_bridge.db import DbSession
 from crm_bridge.pagination import Page, PageParams, page_params, paginate
-from crm_bridge.tickets import service
+from crm_bridge.tickets import crm, service
 from crm_bridge.tickets.models import EventKind, Priority, TicketStatus
 from crm_bridge.tickets.schemas import (
     TicketCreate,
@@ -65,7 +64,7 @@ def create_ticket(
         session, data=body.model_dump(), author_id=principal.user_id, idempotency_key=idempotency_key
     )
     if not replayed:
-        sync.ticket_changed(session, ticket, created=True)
+        crm.ticket_changed(session, ticket, created=True)
     session.commit()
     if replayed:
         response.status_code = 200
@@ -84,7 +83,7 @@ def update_ticket(number: str, body: TicketUpdate, principal: Agent, session: Db
     """Change status (only allowed transitions; 409 names them), priority or assignee."""
     ticket = service.get_or_raise(session, number)
     service.update(session, ticket, body.model_dump(exclude_unset=True), author_id=principal.user_id)
-    sync.ticket_changed(session, ticket, created=False)
+    crm.ticket_changed(session, ticket, created=False)
     session.commit()
     return _detail(ticket)
 

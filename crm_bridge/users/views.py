@@ -8,7 +8,10 @@ from fastapi import APIRouter, Depends, Response
 from fastapi.security import OAuth2PasswordRequestForm
 from sqlalchemy import select
 
-from crm_bridge.auth import (
+from crm_bridge.db import DbSession
+from crm_bridge.pagination import Page, PageParams, page_params, paginate
+from crm_bridge.users import service
+from crm_bridge.users.auth import (
     SESSION_COOKIE,
     CurrentPrincipal,
     Principal,
@@ -17,9 +20,6 @@ from crm_bridge.auth import (
     require_role,
     set_session_cookie,
 )
-from crm_bridge.db import DbSession
-from crm_bridge.pagination import Page, PageParams, page_params, paginate
-from crm_bridge.users import service
 from crm_bridge.users.models import Role, User
 from crm_bridge.users.schemas import Token, UserCreate, UserRead, UserUpdate
 from kefu_core.errors import DomainError

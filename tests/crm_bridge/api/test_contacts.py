@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 
 from fastapi.testclient import TestClient
 from sqlalchemy import select
@@ -11,6 +12,13 @@ from sqlalchemy.orm import Session
 from crm_bridge.contacts.models import Contact, ContactIdentity
 from crm_bridge.contacts.schemas import ContactRead
 from crm_bridge.conversations.models import Message, MessageRole
+
+TICKET_FIELDS = (
+    "subject", "description", "status", "priority", "contact_id", "conversation_id", "assignee_id",
+    "created_at", "updated_at", "first_response_due_at", "resolution_due_at", "first_responded_at",
+    "resolved_at", "closed_at",
+)  # fmt: skip
+BREACH_FLAGS = ("first_response_breached", "resolution_breached")
 
 
 def test_create_normalises_phone_and_checks_email(agent_client: tuple[TestClient, int]) -> None:
@@ -107,7 +115,7 @@ def test_chat_identity_becomes_a_contact(client: TestClient, agent_client: tuple
     assert len(mine) == 1
 
 
-def test_merge_moves_identities_conversations_and_tickets(
+def test_merge_moves_identities_conversations_tickets_and_feedback(
     client: TestClient, agent_client: tuple[TestClient, int]
 ) -> None:
     api, _ = agent_client
@@ -121,10 +129,14 @@ def test_merge_moves_identities_conversations_and_tickets(
         "/api/v1/contacts", json={"name": "Merged Person", "email": f"{user}@example.com"}
     ).json()
     ticket = api.post("/api/v1/tickets", json={"subject": "x", "contact_id": source["id"]}).json()
+    rating = api.post("/api/v1/feedback", json={"rating": 2, "contact_id": source["id"]}).json()
     merged = api.post(f"/api/v1/contacts/{target['id']}/merge", json={"source_id": source["id"]})
     assert merged.status_code == 200, merged.text
     assert {"channel": "api", "external_id": user} in merged.json()["identities"]
     assert api.get(f"/api/v1/tickets/{ticket['number']}").json()["contact_id"] == target["id"]
+    moved = api.get("/api/v1/feedback", params={"contact_id": target["id"]}).json()["items"]
+    assert [f["id"] for f in moved] == [rating["id"]]
+    assert api.get("/api/v1/feedback", params={"contact_id": source["id"]}).json()["total"] == 0
     old = api.get(f"/api/v1/contacts/{source['id']}").json()
     assert old["merged_into_id"] == target["id"]  # history kept
     listed = api.get("/api/v1/contacts", params={"limit": 500}).json()["items"]
@@ -167,10 +179,22 @@ def test_export_and_erasure_are_admin_only(
     assert agent.get(f"/api/v1/contacts/{cid}/export").status_code == 403
     assert agent.delete(f"/api/v1/contacts/{cid}").status_code == 403
 
+    agent.post("/api/v1/feedback", json={"rating": 5, "nps": 9, "comment": "quick", "contact_id": cid})
+    assert agent.get(f"/api/v1/contacts/{cid}/export").status_code == 403
+    assert agent.post(f"/api/v1/contacts/{cid}/merge", json={"source_id": cid}).status_code == 422
+
     exported = admin.get(f"/api/v1/contacts/{cid}/export").json()
+    assert list(exported) == ["contact", "identities", "conversations", "tickets", "feedback", "exported_at"]
     assert exported["contact"]["email"] == "erase@example.com"
+    assert exported["identities"] == [{"channel": "api", "external_id": user}]
     assert exported["conversations"][0]["messages"][0]["text"] == "my address is 1 Main St"
     assert exported["tickets"][0]["number"] == ticket["number"]
+    assert list(exported["tickets"][0]) == [*TICKET_FIELDS, "number", *BREACH_FLAGS]
+    created = datetime.fromisoformat(exported["tickets"][0]["created_at"])
+    assert created == datetime.fromisoformat(ticket["created_at"])
+    assert [{k: v for k, v in f.items() if k != "created_at"} for f in exported["feedback"]] == [
+        {"rating": 5, "nps": 9, "comment": "quick"}
+    ]
 
     erased = admin.delete(f"/api/v1/contacts/{cid}").json()
     assert erased["name"] is None and erased["email"] is None and erased["erased_at"]

@@ -12,14 +12,16 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from crm_bridge.connectors.base import ConnectorError, ContactPayload, TicketPayload
-from crm_bridge.connectors.sql import contact_payload, feedback_payload, ticket_payload
 from crm_bridge.connectors.zoho import ZohoConnector
 from crm_bridge.contacts import service as contacts
+from crm_bridge.contacts.crm import contact_payload
 from crm_bridge.feedback import service as feedback
+from crm_bridge.feedback.crm import feedback_payload
 from crm_bridge.outbox import service as outbox
 from crm_bridge.outbox.models import LinkKind, OutboxItem, OutboxStatus
 from crm_bridge.outbox.worker import OutboxWorker
 from crm_bridge.tickets import service as tickets
+from crm_bridge.tickets.crm import ticket_payload
 from kefu.outbox_cli import add_outbox_commands
 from kefu_core.db import make_engine, utcnow
 from tests.fakes.zoho_server import FakeZoho

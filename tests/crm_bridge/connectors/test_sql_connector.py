@@ -14,13 +14,15 @@ from crm_bridge.connectors.base import (
     FeedbackPayload,
     TicketPayload,
 )
-from crm_bridge.connectors.sql import SqlConnector, contact_payload, ticket_payload
 from crm_bridge.contacts import service as contacts
+from crm_bridge.contacts.crm import contact_payload
 from crm_bridge.contacts.models import Contact
 from crm_bridge.feedback.models import Feedback
 from crm_bridge.outbox import service as outbox
 from crm_bridge.outbox.models import OutboxStatus
+from crm_bridge.sql_connector import SqlConnector
 from crm_bridge.tickets import service as tickets
+from crm_bridge.tickets.crm import ticket_payload
 from crm_bridge.tickets.models import Ticket, TicketStatus, parse_number
 from kefu_core.db import utcnow
 

@@ -1,4 +1,8 @@
-"""The built-in connector: kefu's own database, which is the source of truth for CRM records."""
+"""The built-in connector: kefu's own database, which is the source of truth for CRM records.
+
+It calls the contacts, tickets and feedback services, so it sits above them, outside connectors/: the
+domains' write-through (crm_bridge.sync) imports connectors/, which therefore imports no domain.
+"""
 
 from __future__ import annotations
 
@@ -13,42 +17,6 @@ from crm_bridge.feedback.models import Feedback
 from crm_bridge.tickets import service as tickets
 from crm_bridge.tickets.models import Ticket, format_number, parse_number
 from kefu_core.errors import DomainError
-
-
-def contact_payload(contact: Contact) -> ContactPayload:
-    """The payload for a kefu contact."""
-    return ContactPayload(
-        local_id=str(contact.id),
-        name=contact.name,
-        email=contact.email,
-        phone=contact.phone,
-        language=contact.preferred_language,
-        tier=contact.tier.value if contact.tier else Tier.standard.value,
-    )
-
-
-def ticket_payload(ticket: Ticket) -> TicketPayload:
-    """The payload for a kefu ticket."""
-    return TicketPayload(
-        number=ticket.number,
-        subject=ticket.subject,
-        description=ticket.description or "",
-        status=ticket.status.value,
-        priority=ticket.priority.value,
-        contact_local_id=str(ticket.contact_id) if ticket.contact_id is not None else None,
-    )
-
-
-def feedback_payload(feedback: Feedback) -> FeedbackPayload:
-    """The payload for a kefu feedback row."""
-    return FeedbackPayload(
-        rating=feedback.rating,
-        nps=feedback.nps,
-        comment=feedback.comment,
-        contact_local_id=str(feedback.contact_id) if feedback.contact_id is not None else None,
-        ticket_number=format_number(feedback.ticket_id) if feedback.ticket_id is not None else None,
-        local_id=str(feedback.id),
-    )
 
 
 def _int(value: str | None) -> int | None:
