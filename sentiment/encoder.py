@@ -1,9 +1,9 @@
 """What turns a message into a vector for sentiment: MiniLM with int8 weights through ONNX Runtime.
 
-Sentiment runs on every customer message, so its embedding must be cheap (docs/decisions/0006-onnx-encoder.md);
-the classifier is trained on the same int8 vectors it later sees. Where ONNX Runtime cannot serve the model
-(another pooling, `KEFU_EMBEDDING_RUNTIME=torch`) the process's shared embedder is used, and the cache key keeps
-the two apart.
+Sentiment runs on every customer message, so its embedding must be cheap (docs/decisions/0006);
+the classifier is trained on the same int8 vectors it later sees. Where ONNX Runtime cannot serve
+the model (another pooling, `KEFU_EMBEDDING_RUNTIME=torch`) the process's shared embedder is used,
+and the cache key keeps the two apart.
 """
 
 from __future__ import annotations
