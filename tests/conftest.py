@@ -33,10 +33,6 @@ def pytest_configure(config: pytest.Config) -> None:
     """Keep every test's runtime files (secrets, credentials, logs) out of the checkout's var/."""
     if "KEFU_VAR_DIR" not in os.environ:
         os.environ["KEFU_VAR_DIR"] = tempfile.mkdtemp(prefix="kefu-test-var-")
-    config.addinivalue_line(
-        "markers", "slow: starts servers, Rasa or a browser, or trains (not in test-fast)"
-    )
-    config.addinivalue_line("markers", "integration: loads the real embedding model or runs the kefu CLI")
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
