@@ -19,8 +19,8 @@ from sqlalchemy.orm import Session
 from crm_bridge.realtime.bus import RedisBus
 from crm_bridge.users import service as users
 from crm_bridge.users.models import Role
-from kefu.stack import start_worker
 from kefu.bootstrap import prepare_database
+from kefu.stack import start_worker
 from kefu_core.db import make_engine
 from tests.helpers import run_async
 
