@@ -22,7 +22,6 @@ SLOW_PATHS = (
     "tests/browser/",
     "tests/bot/",
     "tests/crm_bridge/widget/test_redis_fanout.py",
-    "tests/crm_bridge/escalation/test_packet_e2e.py",
     "tests/knowledge_base/test_adapt.py",
     "tests/knowledge_base/test_index_store.py::test_cli_reindex_rebuilds_the_store",
     "tests/crm_bridge/api/test_openapi_fuzz.py",

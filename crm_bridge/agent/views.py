@@ -18,7 +18,6 @@ from crm_bridge.agent.schemas import (
     CannedReplyUpdate,
     StatusRequest,
 )
-from crm_bridge.auth import Principal, forget_account, require_role
 from crm_bridge.conversations import service as conversations
 from crm_bridge.conversations.models import ConversationStatus, MessageRole
 from crm_bridge.db import DbSession
@@ -26,6 +25,7 @@ from crm_bridge.escalation import lifecycle, roster
 from crm_bridge.escalation.queue import emit_queue, queue_items
 from crm_bridge.realtime.events import emit_message, message_object
 from crm_bridge.users import service as users
+from crm_bridge.users.auth import Principal, forget_account, require_role
 from crm_bridge.users.models import Role, User
 from kefu_core.errors import Conflict, NotFound
 

@@ -15,12 +15,12 @@ import jwt
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from fastapi.concurrency import run_in_threadpool
 
-from crm_bridge.auth import SESSION_COOKIE
 from crm_bridge.conversations.models import Conversation
 from crm_bridge.escalation.lifecycle import release_unstaffed
 from crm_bridge.escalation.queue import queue_items
 from crm_bridge.realtime.bus import Bus, relay
 from crm_bridge.realtime.events import AGENTS, contact_channel
+from crm_bridge.users.auth import SESSION_COOKIE
 from crm_bridge.users.models import Role, User
 from kefu_core.db import get_sessionmaker, utcnow
 from kefu_core.settings import get_settings

@@ -12,7 +12,6 @@ from fastapi import APIRouter, Depends, Query, Response
 from pydantic import TypeAdapter
 from sqlalchemy.orm import Session
 
-from crm_bridge.auth import Principal, require_role
 from crm_bridge.contacts import crm, service
 from crm_bridge.contacts.models import Contact
 from crm_bridge.contacts.schemas import (
@@ -24,6 +23,7 @@ from crm_bridge.contacts.schemas import (
 from crm_bridge.db import DbSession
 from crm_bridge.pagination import Page, PageParams, page_params, paginate
 from crm_bridge.reads import read_json
+from crm_bridge.users.auth import Principal, require_role
 from crm_bridge.users.models import Role
 from kefu_core.errors import Invalid
 

@@ -7,12 +7,12 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
 
-from crm_bridge.auth import Principal, require_role
 from crm_bridge.conversations import service
 from crm_bridge.conversations.models import Conversation, ConversationStatus
 from crm_bridge.conversations.schemas import ConversationDetail, ConversationRead
 from crm_bridge.db import DbSession
 from crm_bridge.pagination import Page, PageParams, page_params, paginate
+from crm_bridge.users.auth import Principal, require_role
 from crm_bridge.users.models import Role
 
 router = APIRouter(prefix="/api/v1/conversations", tags=["conversations"])

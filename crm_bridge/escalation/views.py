@@ -6,11 +6,11 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter
 
-from crm_bridge.auth import Principal, require_role
 from crm_bridge.conversations import service as conversations
 from crm_bridge.db import DbSession
 from crm_bridge.escalation import lifecycle
 from crm_bridge.escalation.schemas import EscalateRequest, EscalateResponse
+from crm_bridge.users.auth import Principal, require_role
 from crm_bridge.users.models import Role
 
 router = APIRouter(prefix="/api/v1/conversations", tags=["escalation"])

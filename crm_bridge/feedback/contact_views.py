@@ -10,12 +10,12 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter
 
-from crm_bridge.auth import Principal, require_role
 from crm_bridge.contacts import service as contacts
 from crm_bridge.contacts.models import Contact
 from crm_bridge.contacts.schemas import ContactRead, MergeRequest
 from crm_bridge.db import DbSession
 from crm_bridge.feedback import flows
+from crm_bridge.users.auth import Principal, require_role
 from crm_bridge.users.models import Role
 
 router = APIRouter(prefix="/api/v1/contacts", tags=["contacts"])

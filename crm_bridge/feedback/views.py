@@ -7,11 +7,11 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
 
-from crm_bridge.auth import Principal, require_role
 from crm_bridge.db import DbSession
 from crm_bridge.feedback import contact_views, crm, service
 from crm_bridge.feedback.schemas import FeedbackCreate, FeedbackRead, FeedbackSummary
 from crm_bridge.pagination import Page, PageParams, page_params, paginate
+from crm_bridge.users.auth import Principal, require_role
 from crm_bridge.users.models import Role
 
 _feedback = APIRouter(prefix="/api/v1/feedback", tags=["feedback"])

@@ -7,9 +7,9 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response, UploadFile
 from sqlalchemy import select
 
-from crm_bridge.auth import Principal, require_role
 from crm_bridge.db import DbSession
 from crm_bridge.pagination import Page, PageParams, page_params, paginate
+from crm_bridge.users.auth import Principal, require_role
 from crm_bridge.users.models import Role
 from kefu_core.errors import Invalid
 from kefu_core.language import detect_language

@@ -16,15 +16,15 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.routing import APIRoute
 from fastapi.templating import Jinja2Templates
 
-from crm_bridge.auth import (
+from crm_bridge.db import DbSession
+from crm_bridge.users import service
+from crm_bridge.users.auth import (
     SESSION_COOKIE,
     Principal,
     create_access_token,
     current_principal,
     set_session_cookie,
 )
-from crm_bridge.db import DbSession
-from crm_bridge.users import service
 from crm_bridge.users.models import Role
 from kefu_core.settings import get_settings
 

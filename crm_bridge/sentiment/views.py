@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 
-from crm_bridge.auth import Principal, require_role
+from crm_bridge.users.auth import Principal, require_role
 from crm_bridge.users.models import Role
 from kefu_core.errors import Invalid
 from sentiment.analyser import get_analyser

@@ -7,7 +7,6 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Query, Response
 
-from crm_bridge.auth import Principal, require_role
 from crm_bridge.db import DbSession
 from crm_bridge.pagination import Page, PageParams, page_params, paginate
 from crm_bridge.tickets import crm, service
@@ -20,6 +19,7 @@ from crm_bridge.tickets.schemas import (
     TicketRead,
     TicketUpdate,
 )
+from crm_bridge.users.auth import Principal, require_role
 from crm_bridge.users.models import Role
 
 router = APIRouter(prefix="/api/v1/tickets", tags=["tickets"])

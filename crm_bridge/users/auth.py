@@ -2,7 +2,7 @@
 and the service token kefu's own processes (the action server) use.
 
 It lives with the accounts it reads because the users routes (login, account admin) need it: in
-crm_bridge/auth.py it made users and auth import each other. crm_bridge.auth still re-exports it.
+crm_bridge/auth.py it made users and auth import each other. crm_bridge.users.auth still re-exports it.
 """
 
 from __future__ import annotations

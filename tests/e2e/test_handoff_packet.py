@@ -14,15 +14,8 @@ from crm_bridge.users import service as users
 from crm_bridge.users.models import Role
 from kefu.stack import Stack
 from kefu_core.db import make_engine
-from tests.e2e.conftest import api, e2e_db_url, stack
 
-__all__ = ["api", "e2e_db_url", "stack"]
-pytestmark = pytest.mark.timeout(600)
-
-
-@pytest.fixture(autouse=True)
-def empty_floor() -> None:
-    """This test brings its own stack and database."""
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(600)]
 
 
 def test_packet_summary_from_the_real_tracker(stack: Stack, api: httpx.Client, e2e_db_url: str) -> None:
