@@ -70,6 +70,9 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         "KEFU_SERVICE_TOKEN": SERVICE_TOKEN,
         "RASA_URL": closed,
         "ACTION_SERVER_URL": closed,
+        # The page tests share one agent account for minutes: a console closed by an earlier test must not
+        # make that agent "away" later (presence timing: tests/crm_bridge/escalation/test_presence.py).
+        "KEFU_AGENT_AWAY_SECONDS": "3600",
     }
     log_path = var / "crm_bridge.log"
     cmd = [
