@@ -1,4 +1,4 @@
-"""`kefu kb eval` and `kefu kb bench banking77`: measure retrieval on a throw-away index.
+"""`kefu kb eval` and `kefu kb bench banking77|banking77-open|atec`: measure retrieval on a throw-away index.
 
 Neither command reads or writes the database or the running knowledge base.
 """
@@ -17,7 +17,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-DATASETS = ("banking77",)
+DATASETS = ("banking77", "banking77-open", "atec")
 
 
 def _positive(value: str) -> int:
@@ -27,12 +27,25 @@ def _positive(value: str) -> int:
     return number
 
 
+def _known_ratio(value: str) -> float:
+    try:
+        ratio = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {value!r}") from None
+    if not 0 < ratio < 1:
+        raise argparse.ArgumentTypeError(
+            f"must be between 0 and 1 (exclusive), e.g. 0.25, 0.5 or 0.75; got {value}"
+        )
+    return ratio
+
+
+def pct(value: float | None) -> str:
+    """0.1234 -> '12.34 %' ('-' for no data)."""
+    return "-" if value is None else f"{100 * value:.2f} %"
+
+
 def _summary(report: dict[str, Any], title: str) -> None:
     """Print the headline numbers (the JSON file has everything)."""
-
-    def pct(value: float | None) -> str:
-        return "-" if value is None else f"{100 * value:.2f} %"
-
     table = Table(title=title)
     table.add_column("measure")
     table.add_column("value", justify="right")
@@ -44,6 +57,8 @@ def _summary(report: dict[str, Any], title: str) -> None:
     table.add_row("decisions", ", ".join(f"{k} {v}" for k, v in report["decisions"].items()))
     lat = report["latency_ms"]
     table.add_row("latency p50 / p99", f"{lat['p50']} / {lat['p99']} ms")
+    for key, value in (report.get("open_intent") or {}).items():
+        table.add_row(f"open intent: {key.replace('_', ' ')}", pct(value))
     Console(stderr=True).print(table)
 
 
@@ -94,12 +109,58 @@ def adapted_embedder(entries: Any, *, seed: int, epochs: int) -> Iterator[Any]:
         yield Embedder(out)
 
 
-def kb_bench(args: argparse.Namespace) -> int:
-    """Evaluate on a public data set (BANKING77) and write JSON."""
-    from knowledge_base.evaluate import EvalInputError, evaluate, load_banking77
+def _flag_errors(args: argparse.Namespace) -> str | None:
+    """A message when a flag does not apply to the data set (argparse cannot tell per data set)."""
+    if args.dataset == "banking77-open" and args.known_ratio is None:
+        return "banking77-open needs --known-ratio (e.g. 0.25, 0.5 or 0.75)"
+    if args.dataset != "banking77-open" and args.known_ratio is not None:
+        return "--known-ratio applies to banking77-open only"
+    if args.dataset != "banking77" and args.shots is not None:
+        return "--shots applies to banking77 only"
+    if args.dataset != "atec" and args.groups is not None:
+        return "--groups applies to atec only"
+    if args.dataset == "atec" and args.adapt:
+        return "--adapt does not apply to atec (most groups have no variants to learn from)"
+    return None
 
+
+def _atec_summary(report: dict[str, Any], seed: int) -> None:
+    table = Table(
+        title=f"kb bench atec ({report['groups']} of {report['groups_in_file']} groups, seed {seed})"
+    )
+    for column in ("method", "top-1", "top-3"):
+        table.add_column(column, justify="left" if column == "method" else "right")
+    for label, key in (
+        ("kefu", "kefu"),
+        ("character TF-IDF", "tfidf_char"),
+        ("BM25, jieba words", "bm25_jieba"),
+    ):
+        table.add_row(label, pct(report[key]["top1"]), pct(report[key]["top3"]))
+    table.add_row("kefu / TF-IDF, top-1", f"{report['top1_ratio_vs_tfidf']}x", "")
+    Console(stderr=True).print(table)
+
+
+def kb_bench(args: argparse.Namespace) -> int:
+    """Evaluate on a public data set (BANKING77, its open-intent protocol, or ATEC) and write JSON."""
+    from knowledge_base.atec import run_atec
+    from knowledge_base.banking77 import load_banking77, load_banking77_open
+    from knowledge_base.evaluate import EvalInputError, evaluate
+
+    problem = _flag_errors(args)
+    if problem:
+        print(f"error: {problem}", file=sys.stderr)
+        return 2
     try:
-        entries, queries = load_banking77(args.data, shots=args.shots, seed=args.seed)
+        if args.dataset == "atec":
+            report = run_atec(args.data, seed=args.seed, groups=args.groups or 2000)
+            report["dataset"] = args.dataset
+            _write_json(args.json, report)
+            _atec_summary(report, args.seed)
+            return 0
+        if args.dataset == "banking77-open":
+            entries, queries = load_banking77_open(args.data, known_ratio=args.known_ratio, seed=args.seed)
+        else:
+            entries, queries = load_banking77(args.data, shots=args.shots, seed=args.seed)
     except EvalInputError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -111,9 +172,14 @@ def kb_bench(args: argparse.Namespace) -> int:
     report.update(
         {"dataset": args.dataset, "shots": args.shots, "seed": args.seed, "adapted": bool(args.adapt)}
     )
+    if args.dataset == "banking77-open":
+        report["known_ratio"] = args.known_ratio
+        report["known_intents"] = sorted(e.faq_id for e in entries)
+        detail = f"{len(entries)} known intents, ratio {args.known_ratio}"
+    else:
+        detail = "full training set" if args.shots is None else f"{args.shots} per intent"
     _write_json(args.json, report)
-    shots = "full training set" if args.shots is None else f"{args.shots} per intent"
-    _summary(report, f"kb bench {args.dataset} ({shots}, seed {args.seed})")
+    _summary(report, f"kb bench {args.dataset} ({detail}, seed {args.seed})")
     return 0
 
 
@@ -130,9 +196,22 @@ def add_kb_eval_commands(kb_subparsers: Any) -> None:
 
     bench = kb_subparsers.add_parser("bench", help="accuracy on a public intent data set")
     bench.add_argument("dataset", choices=DATASETS)
-    bench.add_argument("--data", type=Path, required=True, help="the data set folder (train.csv, test.csv)")
-    bench.add_argument("--shots", type=_positive, help="training texts per intent (default: all)")
-    bench.add_argument("--seed", type=int, required=True, help="seed for sampling --shots")
+    bench.add_argument(
+        "--data",
+        type=Path,
+        required=True,
+        help="the data set folder (banking77: train.csv, test.csv; atec: atec_nlp_sim_train.csv)",
+    )
+    bench.add_argument("--shots", type=_positive, help="banking77: training texts per intent (default: all)")
+    bench.add_argument(
+        "--known-ratio",
+        type=_known_ratio,
+        help="banking77-open: share of the 77 intents in the knowledge base (0.25, 0.5, 0.75 in the paper)",
+    )
+    bench.add_argument("--groups", type=_positive, help="atec: paraphrase groups to sample (default: 2000)")
+    bench.add_argument(
+        "--seed", type=int, required=True, help="seed for sampling (--shots, the known intents, the groups)"
+    )
     bench.add_argument("--json", type=Path, required=True, help="where to write the results")
     bench.add_argument(
         "--adapt",

@@ -6,9 +6,7 @@ indexed in memory only.
 
 from __future__ import annotations
 
-import csv
 import json
-import random
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +17,7 @@ from rich.progress import track
 
 from kefu_core.encoding.embedder import Embedder
 from kefu_core.language import detect_language
+from knowledge_base.open_intent import open_intent_metrics, prediction
 from knowledge_base.retriever import Decision, EntryDoc, FaqRetriever, Thresholds
 
 STATUSES = frozenset({"draft", "published", "archived"})  # knowledge_base.models.FaqStatus
@@ -238,61 +237,18 @@ def evaluate(
     *,
     progress: bool = True,
 ) -> dict[str, Any]:
-    """Index `entries` in memory, ask `queries`, and return the metrics plus the threshold sweep."""
+    """Index `entries` in memory, ask `queries`, and return the metrics plus the threshold sweep.
+
+    When some queries expect no entry, the report also has `open_intent` (see `open_intent_metrics`).
+    """
     retriever = build_retriever(entries, embedder)
     outcomes = run_queries(retriever, entries, queries, progress=progress)
     report = compute_metrics(outcomes)
     report["entries"] = len(entries)
     report["answer_thresholds"] = {lang: th.answer for lang, th in retriever.thresholds.items()}
     report["sweep"] = threshold_sweep(outcomes, retriever.thresholds)
+    if report["n_unanswerable"]:  # questions the base does not cover: score it as open-intent detection
+        report["open_intent"] = open_intent_metrics(
+            (o.query.expected_id, prediction(o.decision, o.ranked_ids)) for o in outcomes
+        )
     return report
-
-
-def readable_intent(intent: str) -> str:
-    """'card_not_working' -> 'Card not working'."""
-    words = intent.replace("_", " ").strip()
-    return words[:1].upper() + words[1:]
-
-
-def _read_banking_csv(path: Path) -> list[tuple[str, str]]:
-    try:
-        with path.open(encoding="utf-8", newline="") as fh:
-            reader = csv.reader(fh)
-            header = next(reader, None)
-            if header != ["text", "category"]:
-                raise EvalInputError(f"{path}:1: expected the header `text,category`, got {header}")
-            rows = []
-            for number, row in enumerate(reader, start=2):
-                if len(row) != 2 or not row[0].strip() or not row[1].strip():
-                    raise EvalInputError(f"{path}: row {number}: expected two non-empty fields")
-                rows.append((row[0].strip(), row[1].strip()))
-    except FileNotFoundError:
-        raise EvalInputError(f"{path}: file not found (is --data the banking77 folder?)") from None
-    if not rows:
-        raise EvalInputError(f"{path}: no rows")
-    return rows
-
-
-def load_banking77(
-    data_dir: Path, *, shots: int | None = None, seed: int = 0
-) -> tuple[list[EntryDoc], list[Query]]:
-    """Entries (one per intent; its training texts, or `shots` sampled with `seed`) and the test queries."""
-    if shots is not None and shots < 1:
-        raise ValueError("shots must be at least 1")
-    by_intent: dict[str, list[str]] = {}
-    for text, intent in _read_banking_csv(data_dir / "train.csv"):
-        by_intent.setdefault(intent, []).append(text)
-    rng = random.Random(seed)
-    entries = []
-    for intent in sorted(by_intent):  # sorted: the sample depends on the seed only, not on file order
-        texts = by_intent[intent]
-        if shots is not None and shots < len(texts):
-            texts = rng.sample(texts, shots)
-        name = readable_intent(intent)
-        entries.append(EntryDoc(intent, name, name, "en", None, tuple(texts)))
-    queries = []
-    for text, intent in _read_banking_csv(data_dir / "test.csv"):
-        if intent not in by_intent:
-            raise EvalInputError(f"{data_dir / 'test.csv'}: intent {intent!r} has no training texts")
-        queries.append(Query(text, intent, "en"))
-    return entries, queries

@@ -12,15 +12,14 @@ import pytest
 
 from kefu.kb_eval_cli import add_kb_eval_commands
 from kefu_core.encoding.embedder import Embedder
+from knowledge_base.banking77 import load_banking77, readable_intent
 from knowledge_base.evaluate import (
     EvalInputError,
     Outcome,
     Query,
     compute_metrics,
-    load_banking77,
     load_kb,
     load_queries,
-    readable_intent,
     threshold_sweep,
 )
 from knowledge_base.retriever import Thresholds
@@ -212,6 +211,13 @@ def test_cli_eval_writes_json_and_png(
     assert sum(report["decisions"].values()) == 4
     assert {"p50", "p99"} <= report["latency_ms"].keys() and report["latency_ms"]["p50"] > 0
     assert all(0 <= p["answer_rate"] <= 1 for p in report["sweep"])
+    # One question the base does not cover: the JSON gains the open-intent block.
+    open_intent = report["open_intent"]
+    assert set(open_intent) == {
+        "accuracy", "macro_f1", "open_f1", "known_f1", "open_recall", "known_answered_accuracy"
+    }  # fmt: skip
+    assert open_intent["open_recall"] == report["none_rate_unanswerable"] == 1.0
+    assert open_intent["known_answered_accuracy"] == report["in_scope_accuracy"]
     assert png.read_bytes()[:8] == PNG_SIGNATURE
     svg = ElementTree.parse(png.with_suffix(".svg")).getroot()
     assert svg.tag == "{http://www.w3.org/2000/svg}svg"
