@@ -53,7 +53,9 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.running = True
     settings = get_settings()
     with get_sessionmaker()() as session:
-        app.state.retriever = build_retriever(session, settings.embedding_model)
+        app.state.retriever = build_retriever(
+            session, settings.embedding_model, language_models=settings.language_embedding_models
+        )
     log.info("knowledge base indexed: %d entries", app.state.retriever.size)
     app.state.rasa = RasaClient(settings.rasa_url, timeout_s=settings.rasa_timeout_s)
     # Built once per process (shares the KB's MiniLM); a missing model is trained here, not in a turn.

@@ -7,6 +7,7 @@ import json
 import os
 import secrets
 from functools import lru_cache
+from pathlib import Path
 from typing import Literal
 
 from pydantic import AliasChoices, BaseModel, Field, model_validator
@@ -37,6 +38,27 @@ def _dev_secret(name: str) -> str:
                 os.fsync(out.fileno())  # renamed over the old file only once it is on disk
             os.replace(fresh, path)
     return stored[name]
+
+
+# The settings that give a language its own FAQ embedding model (`Settings.language_embedding_models`).
+LANGUAGE_MODEL_VARIABLES = {"zh": "KEFU_EMBEDDING_MODEL_ZH"}
+
+
+def sentence_model_problem(path: Path) -> str | None:
+    """Why `path` is not a local sentence-transformers model folder, or None when it looks like one."""
+    if not path.exists():
+        return "no such folder"
+    if not path.is_dir():
+        return "not a folder"
+    if not (path / "modules.json").is_file():
+        return "not a sentence-transformers model folder (it has no modules.json; save one with .save(path))"
+    try:
+        modules = json.loads((path / "modules.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        return f"its modules.json is unreadable ({exc})"
+    if not isinstance(modules, list) or not modules:
+        return "its modules.json lists no modules"
+    return None
 
 
 class SlaTarget(BaseModel):
@@ -70,6 +92,11 @@ class Settings(BaseSettings):
     secret_key: str = Field("", validation_alias=AliasChoices("KEFU_SECRET_KEY", "secret_key"))
     service_token: str = Field("", validation_alias=AliasChoices("KEFU_SERVICE_TOKEN", "service_token"))
     embedding_model: str = Field("", validation_alias=AliasChoices("KEFU_EMBEDDING_MODEL", "embedding_model"))
+    embedding_model_zh: str = Field(
+        "",
+        validation_alias=AliasChoices("KEFU_EMBEDDING_MODEL_ZH", "embedding_model_zh"),
+        description="local sentence-transformers folder for Chinese FAQ search (empty: KEFU_EMBEDDING_MODEL)",
+    )
     sentiment_backend: Literal["default", "transformers"] = Field(
         "default", validation_alias=AliasChoices("KEFU_SENTIMENT_BACKEND", "sentiment_backend")
     )
@@ -159,6 +186,17 @@ class Settings(BaseSettings):
         return self
 
     @model_validator(mode="after")
+    def _zh_model_usable(self) -> Settings:
+        # Checked here, when the server starts, rather than at the first Chinese question.
+        self.embedding_model_zh = self.embedding_model_zh.strip()
+        if self.embedding_model_zh:
+            problem = sentence_model_problem(Path(self.embedding_model_zh).expanduser())
+            if problem:
+                raise ValueError(f"KEFU_EMBEDDING_MODEL_ZH={self.embedding_model_zh!r}: {problem}")
+            self.embedding_model_zh = str(Path(self.embedding_model_zh).expanduser())
+        return self
+
+    @model_validator(mode="after")
     def _sla_complete(self) -> Settings:
         missing = {"low", "normal", "high", "urgent"} - set(self.sla_policy)
         if missing:
@@ -179,6 +217,11 @@ class Settings(BaseSettings):
     def channel_key_list(self) -> list[str]:
         """KEFU_CHANNEL_KEYS split on commas."""
         return [k.strip() for k in self.channel_keys.split(",") if k.strip()]
+
+    @property
+    def language_embedding_models(self) -> dict[str, str]:
+        """Languages with their own FAQ embedding model (KEFU_EMBEDDING_MODEL_ZH), by language code."""
+        return {"zh": self.embedding_model_zh} if self.embedding_model_zh else {}
 
     @property
     def is_sqlite(self) -> bool:

@@ -2,16 +2,17 @@
 a word-piece rerank, and a decision.
 
 Each language has its own index (`index`), built once and then updated entry by entry; texts are
-embedded only if the vector cache has never seen them. A search gathers and fuses candidates
-(`fusion`), reorders the best few by word pieces where the language matches them (`rerank`) and
-decides whether to answer, clarify or not answer (`decision`).
+embedded only if the vector cache has never seen them. A language may have its own sentence model
+(`encoders`, e.g. KEFU_EMBEDDING_MODEL_ZH) with its own vector cache; the others share `embedder`.
+A search gathers and fuses candidates (`fusion`), reorders the best few by word pieces where the
+language matches them (`rerank`) and decides whether to answer, clarify or not answer (`decision`).
 """
 
 from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 
 import numpy as np
 
@@ -25,7 +26,7 @@ from knowledge_base.encoder import Encoder
 from knowledge_base.fusion import fuse
 from knowledge_base.index import LanguageIndex, matches_pieces
 from knowledge_base.rerank import rerank
-from knowledge_base.thresholds import DEFAULT_THRESHOLDS, Thresholds, for_language
+from knowledge_base.thresholds import DEFAULT_THRESHOLDS, Thresholds, for_language, with_own_encoders
 from knowledge_base.vector_cache import VectorCache
 
 __all__ = [
@@ -53,10 +54,19 @@ class FaqRetriever:
         *,
         cache: VectorCache | None = None,
         approx_above: int = APPROX_ABOVE,
+        encoders: Mapping[str, Encoder] | None = None,
+        caches: Mapping[str, VectorCache] | None = None,
     ) -> None:
         self.embedder = embedder
-        self.thresholds = thresholds or DEFAULT_THRESHOLDS
+        # Languages with their own sentence model, and its vectors' store (one per model: never mixed).
+        self.encoders = dict(encoders or {})
+        self.thresholds = thresholds or with_own_encoders(DEFAULT_THRESHOLDS, self.encoders)
         self.cache = cache if cache is not None else VectorCache("memory", embedder.dimension)
+        given = caches or {}
+        self.caches = {
+            lang: given[lang] if lang in given else VectorCache("memory", encoder.dimension)
+            for lang, encoder in self.encoders.items()
+        }
         self.approx_above = approx_above
         self._indexes: dict[str, LanguageIndex] = {}
         self._lock = threading.RLock()
@@ -78,6 +88,18 @@ class FaqRetriever:
             for lang, ix in sorted(self._indexes.items())
         }
 
+    def encoder_for(self, language: str) -> Encoder:
+        """The sentence model `language` is indexed and searched with."""
+        return self.encoders.get(language, self.embedder)
+
+    def cache_for(self, language: str) -> VectorCache:
+        """The vector store of `language`'s model."""
+        return self.caches.get(language, self.cache)
+
+    def vector_caches(self) -> list[VectorCache]:
+        """Every vector store in use: the shared model's, then each own model's."""
+        return [self.cache, *self.caches.values()]
+
     def entry_ids(self, language: str) -> set[str]:
         """The ids of the entries indexed for `language`."""
         index = self._indexes.get(language)
@@ -89,7 +111,7 @@ class FaqRetriever:
         """Index `entries` (question and every variant), replacing what was there."""
         fresh = {}
         for lang, group in _by_language(entries).items():
-            index = LanguageIndex(dimension=self.cache.dimension)
+            index = LanguageIndex(dimension=self.cache_for(lang).dimension)
             self._add_entries(lang, index, group, progress)
             fresh[lang] = index
         with self._lock:
@@ -103,7 +125,9 @@ class FaqRetriever:
                 ids = {e.faq_id for e in group}
                 # An entry whose language changed leaves its old language's index.
                 self._remove(ids, languages=[other for other in self._indexes if other != lang])
-                index = self._indexes.setdefault(lang, LanguageIndex(dimension=self.cache.dimension))
+                index = self._indexes.setdefault(
+                    lang, LanguageIndex(dimension=self.cache_for(lang).dimension)
+                )
                 index.drop(ids)
                 self._add_entries(lang, index, group, None, background=True)
 
@@ -138,14 +162,13 @@ class FaqRetriever:
         background: bool = False,
     ) -> None:
         token_weight = for_language(self.thresholds, language).token_weight
+        encoder, cache = self.encoder_for(language), self.cache_for(language)
 
         def embed(texts: list[str], total: int) -> tuple[np.ndarray, list[TokenVectors | None]]:
-            if matches_pieces(token_weight, total, self.embedder):
-                vectors, found, _ = self.cache.vectors_and_tokens(
-                    texts, self.embedder.encode_tokens, progress=progress
-                )
+            if matches_pieces(token_weight, total, encoder):
+                vectors, found, _ = cache.vectors_and_tokens(texts, encoder.encode_tokens, progress=progress)
                 return vectors, list(found)
-            vectors, _ = self.cache.vectors(texts, self.embedder.encode, progress=progress)
+            vectors, _ = cache.vectors(texts, encoder.encode, progress=progress)
             return vectors, [None] * len(texts)
 
         index.add_entries(entries, embed, self.approx_above)
@@ -156,8 +179,9 @@ class FaqRetriever:
         (with `background`, an edit rather than a build, a large base's is retrained in a thread)."""
         th = for_language(self.thresholds, language)
         index.reindex_rows()
-        pieces = bool(index.docs) and matches_pieces(th.token_weight, len(index.docs), self.embedder)
-        index.keep_pieces(self.embedder.vocabulary if pieces else None)
+        encoder = self.encoder_for(language)
+        pieces = bool(index.docs) and matches_pieces(th.token_weight, len(index.docs), encoder)
+        index.keep_pieces(encoder.vocabulary if pieces else None)
         self._classifiers.refit(language, index, th.classifier_weight, background=background)
 
     # ---- reads ----------------------------------------------------------------------------------
@@ -173,10 +197,11 @@ class FaqRetriever:
         th = for_language(self.thresholds, language)
         pieces: TokenVectors | None = None
         current = self._indexes.get(language)
+        encoder = self.encoder_for(language)
         if current is not None and current.row_pieces is not None:
-            qvec, pieces = self.embedder.encode_query(query)
+            qvec, pieces = encoder.encode_query(query)
         else:
-            qvec = self.embedder.encode([query])
+            qvec = encoder.encode([query])
         with self._lock:
             index = self._indexes.get(language)
             if index is None or index.dense is None or index.lexical is None:

@@ -1,13 +1,14 @@
 """The process's retriever: built from the database's published entries, kept current entry by entry.
 
 Vectors persist under `var/kb-index/` (see `vector_cache`): a restart embeds nothing it embedded before,
-and every write re-indexes only the entries it touched, found from the revisions the write added.
+and every write re-indexes only the entries it touched, found from the revisions the write added. A
+language with its own sentence model (KEFU_EMBEDDING_MODEL_ZH) keeps its vectors in that model's store.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from sqlalchemy import func, select
@@ -16,6 +17,7 @@ from sqlalchemy.orm import Session, selectinload
 from kefu_core.encoding.embedder import Embedder, shared_embedder
 from kefu_core.encoding.fingerprint import model_fingerprint
 from kefu_core.paths import var_dir
+from kefu_core.settings import LANGUAGE_MODEL_VARIABLES, sentence_model_problem
 from knowledge_base import service
 from knowledge_base.documents import EntryDoc
 from knowledge_base.models import FaqEntry, FaqRevision, FaqStatus
@@ -57,17 +59,55 @@ def open_cache(embedder: Embedder, root: Path | None) -> VectorCache:
     return VectorCache(model_fingerprint(embedder.model_path), embedder.dimension, root)
 
 
+def language_embedders(embedder: Embedder, language_models: Mapping[str, str] | None) -> dict[str, Embedder]:
+    """The languages given a model of their own (`{"zh": folder}`), each with its shared embedder; a
+    language given the default model's own folder, or no folder, keeps the default.
+
+    Raises ValueError naming the setting when a folder is not a sentence-transformers model."""
+    own: dict[str, Embedder] = {}
+    for language, folder in (language_models or {}).items():
+        if not folder:
+            continue
+        problem = sentence_model_problem(Path(folder))
+        if problem:
+            variable = LANGUAGE_MODEL_VARIABLES.get(language, f"the {language} embedding model")
+            raise ValueError(f"{variable}={folder!r}: {problem}")
+        encoder = shared_embedder(folder)
+        # The default model again (or a copy of it elsewhere): the language stays as it is by default.
+        if model_fingerprint(encoder.model_path) != model_fingerprint(embedder.model_path):
+            own[language] = encoder
+    return own
+
+
+def open_retriever(
+    model_path: str | None = None,
+    language_models: Mapping[str, str] | None = None,
+    *,
+    root: Path | None = None,
+) -> FaqRetriever:
+    """An empty retriever on the configured models, each language's vectors in its model's store under
+    `root` (None: in memory only)."""
+    embedder = shared_embedder(model_path or None)
+    own = language_embedders(embedder, language_models)
+    return FaqRetriever(
+        embedder,
+        cache=open_cache(embedder, root),
+        encoders=own,
+        caches={language: open_cache(encoder, root) for language, encoder in own.items()},
+    )
+
+
 def build_retriever(
     session: Session,
     model_path: str | None = None,
     *,
+    language_models: Mapping[str, str] | None = None,
     root: Path | None = None,
     progress: Callable[[int], None] | None = None,
 ) -> FaqRetriever:
-    """A retriever over every published entry, reusing the vectors stored under `root` (var/kb-index)."""
-    embedder = shared_embedder(model_path or None)
-    cache = open_cache(embedder, root if root is not None else index_dir())
-    retriever = FaqRetriever(embedder, cache=cache)
+    """A retriever over every published entry, reusing the vectors stored under `root` (var/kb-index);
+    `language_models` gives a language its own model (settings.language_embedding_models)."""
+    retriever = open_retriever(model_path, language_models, root=root if root is not None else index_dir())
     retriever.source_version = current_version(session)
     retriever.build(entry_docs(session), progress=progress)
     retriever.checked_at = time.monotonic()
@@ -76,12 +116,20 @@ def build_retriever(
 
 
 def write_manifest(retriever: FaqRetriever) -> None:
-    """Record what the stored index reflects (the knowledge base version, sizes per language)."""
+    """Record what each stored index reflects (the knowledge base version, sizes per language it holds)."""
+    stats = retriever.stats()
+    shared = {lang: info for lang, info in stats.items() if lang not in retriever.encoders}
     retriever.cache.write_manifest(
         source_version=retriever.source_version,
         model_path=str(retriever.embedder.model_path),
-        languages=retriever.stats(),
+        languages=shared,
     )
+    for language, encoder in retriever.encoders.items():
+        retriever.cache_for(language).write_manifest(
+            source_version=retriever.source_version,
+            model_path=str(encoder.model_path),
+            languages={lang: info for lang, info in stats.items() if lang == language},
+        )
 
 
 def refresh(retriever: FaqRetriever, session: Session) -> int:

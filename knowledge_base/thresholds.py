@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 
@@ -27,6 +28,21 @@ DEFAULT_THRESHOLDS = {
     ),
     "zh": Thresholds(answer=0.40, clarify=0.27, margin=0.05, dense_weight=0.25, classifier_weight=0.5),
 }
+
+
+# A language given its own sentence model (KEFU_EMBEDDING_MODEL_ZH) no longer reads its dense signal through
+# the English MiniLM, so it counts for more; chosen by reasoning, not measured on a Chinese model (none
+# installs here): docs/decisions/0009-per-language-embedder.md.
+OWN_ENCODER_THRESHOLDS = {
+    "zh": Thresholds(answer=0.46, clarify=0.31, margin=0.05, dense_weight=0.6, classifier_weight=0.5),
+}
+
+
+def with_own_encoders(thresholds: dict[str, Thresholds], languages: Iterable[str]) -> dict[str, Thresholds]:
+    """`thresholds` with each of `languages` that has own-encoder weights given those instead (`thresholds`
+    itself when none has)."""
+    own = {lang: OWN_ENCODER_THRESHOLDS[lang] for lang in languages if lang in OWN_ENCODER_THRESHOLDS}
+    return {**thresholds, **own} if own else thresholds
 
 
 def for_language(thresholds: dict[str, Thresholds], language: str) -> Thresholds:

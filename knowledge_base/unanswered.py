@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -47,12 +48,15 @@ def open_items(session: Session, language: str | None = None, limit: int = 500) 
     return list(session.scalars(stmt.order_by(UnansweredQuestion.id.desc()).limit(limit)))
 
 
-def group(items: list[UnansweredQuestion], embedder: Encoder) -> list[dict[str, Any]]:
-    """Greedy grouping by embedding similarity within a language, biggest groups first."""
+def group(
+    items: list[UnansweredQuestion], embedder: Encoder, encoders: Mapping[str, Encoder] | None = None
+) -> list[dict[str, Any]]:
+    """Greedy grouping by embedding similarity within a language, biggest groups first; a language in
+    `encoders` (its own model, as the retriever's) is embedded with that, the others with `embedder`."""
     groups: list[dict[str, Any]] = []
     for language in sorted({i.language for i in items}):
         members = [i for i in items if i.language == language]
-        vectors = embedder.encode([i.text for i in members])
+        vectors = (encoders or {}).get(language, embedder).encode([i.text for i in members])
         assigned = np.full(len(members), -1)
         for pos in range(len(members)):
             if assigned[pos] >= 0:

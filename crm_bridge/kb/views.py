@@ -177,7 +177,7 @@ def list_unanswered(
     _: Admin, session: DbSession, retriever: Retriever, language: Literal["en", "zh"] | None = None
 ) -> list[dict[str, Any]]:
     """Open unanswered questions, grouped when they ask the same thing (biggest groups first)."""
-    return unanswered.group(unanswered.open_items(session, language), retriever.embedder)
+    return unanswered.group(unanswered.open_items(session, language), retriever.embedder, retriever.encoders)
 
 
 @router.post("/unanswered/{item_id}/add-variant", response_model=FaqRead)

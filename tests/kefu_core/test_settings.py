@@ -78,3 +78,36 @@ def test_escalation_and_widget_timings_are_settings(tmp_path) -> None:
     assert settings.widget_sessions_per_minute == 5
     with kefu_env(KEFU_VAR_DIR=str(tmp_path), KEFU_AGENT_AWAY_SECONDS="2"), pytest.raises(ValidationError):
         Settings()
+
+
+def test_chinese_embedding_model_falls_back_and_is_checked_at_start(tmp_path) -> None:
+    with kefu_env(
+        KEFU_VAR_DIR=str(tmp_path), KEFU_EMBEDDING_MODEL_ZH="", KEFU_EMBEDDING_MODEL="/models/mini"
+    ):
+        unset = Settings()
+    assert unset.embedding_model_zh == "" and unset.language_embedding_models == {}
+    assert unset.embedding_model == "/models/mini"  # KEFU_EMBEDDING_MODEL is read as before, unchecked
+
+    model = tmp_path / "zh-model"
+    model.mkdir()
+    (model / "modules.json").write_text(json.dumps([{"idx": 0, "name": "0", "path": "", "type": "x"}]))
+    with kefu_env(KEFU_VAR_DIR=str(tmp_path), KEFU_EMBEDDING_MODEL_ZH=f" {model} "):
+        given = Settings()
+    assert given.embedding_model_zh == str(model)
+    assert given.language_embedding_models == {"zh": str(model)}
+
+    (tmp_path / "plain").mkdir()
+    (tmp_path / "empty-modules").mkdir()
+    (tmp_path / "empty-modules" / "modules.json").write_text("[]")
+    (tmp_path / "a-file").write_text("x")
+    for bad, why in [
+        (tmp_path / "missing", "no such folder"),
+        (tmp_path / "a-file", "not a folder"),
+        (tmp_path / "plain", "not a sentence-transformers model folder"),
+        (tmp_path / "empty-modules", "lists no modules"),
+    ]:
+        with (
+            kefu_env(KEFU_VAR_DIR=str(tmp_path), KEFU_EMBEDDING_MODEL_ZH=str(bad)),
+            pytest.raises(ValidationError, match=f"KEFU_EMBEDDING_MODEL_ZH=.*{why}"),
+        ):
+            Settings()
