@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import statistics
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +13,7 @@ from kefu_core.encoding.embedder import Embedder
 from kefu_core.paths import ROOT
 from knowledge_base.atec import run_atec
 from knowledge_base.banking77 import load_banking77_open
+from knowledge_base.encoder import Encoder
 from knowledge_base.evaluate import EvalInputError, evaluate
 from knowledge_base.open_intent import summarise_runs
 
@@ -34,15 +36,18 @@ def _label(ratio: float) -> str:
     return f"{round(100 * ratio)}%"
 
 
-def run_open_intent(embedder: Embedder, data: Path) -> dict[str, Any]:
-    """Every ratio over seeds 0-4: per-run open-intent metrics and decisions, and their mean and spread."""
+def run_open_intent(
+    embedder: Embedder, data: Path, encoders: Mapping[str, Encoder] | None = None
+) -> dict[str, Any]:
+    """Every ratio over seeds 0-4: per-run open-intent metrics and decisions, and their mean and spread
+    (`encoders`: the languages with a model of their own)."""
     by_ratio: dict[str, Any] = {}
     for ratio in RATIOS:
         runs: dict[str, Any] = {}
         for seed in OPEN_SEEDS:
             print(f">> kb: BANKING77 open intent, {_label(ratio)} known, seed {seed}", flush=True)
             entries, queries = load_banking77_open(data, known_ratio=ratio, seed=seed)
-            report = evaluate(entries, queries, embedder)
+            report = evaluate(entries, queries, embedder, encoders=encoders)
             runs[str(seed)] = {
                 **report["open_intent"],
                 "known_intents": len(entries),
@@ -60,13 +65,18 @@ def run_open_intent(embedder: Embedder, data: Path) -> dict[str, Any]:
     return {"data": str(data), "seeds": list(OPEN_SEEDS), "by_ratio": by_ratio, "met": met}
 
 
-def run_atec_bench(embedder: Embedder) -> dict[str, Any] | None:
-    """ATEC over seeds 0-2 (kefu beside both baselines); None with a message when the data is missing."""
+def run_atec_bench(
+    embedder: Embedder, encoders: Mapping[str, Encoder] | None = None
+) -> dict[str, Any] | None:
+    """ATEC over seeds 0-2 (kefu beside both baselines); None with a message when the data is missing
+    (`encoders`: the languages with a model of their own)."""
     runs: dict[str, Any] = {}
     try:
         for seed in ATEC_SEEDS:
             print(f">> kb: ATEC, {ATEC_GROUPS} paraphrase groups, seed {seed}", flush=True)
-            runs[str(seed)] = run_atec(ATEC, seed=seed, groups=ATEC_GROUPS, embedder=embedder)
+            runs[str(seed)] = run_atec(
+                ATEC, seed=seed, groups=ATEC_GROUPS, embedder=embedder, encoders=encoders
+            )
     except EvalInputError as exc:  # the data is not part of the repository; a missing copy is a miss
         print(f"!! kb: ATEC skipped: {exc}", flush=True)
         return None

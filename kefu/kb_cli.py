@@ -98,18 +98,20 @@ def _reindex(args: argparse.Namespace) -> int:
 
     from crm_bridge.migrate import upgrade
     from kefu_core.db import make_engine
-    from kefu_core.encoding.embedder import shared_embedder
     from kefu_core.settings import get_settings
     from knowledge_base import runtime
-    from knowledge_base.retriever import FaqRetriever
 
     settings = get_settings()
     upgrade(settings.database_url)
     engine = make_engine(settings.database_url)
-    embedder = shared_embedder(settings.embedding_model or None)
-    cache = runtime.open_cache(embedder, runtime.index_dir())
+    # One store per model: a language with its own model (KEFU_EMBEDDING_MODEL_ZH) is cleared and filled too.
+    retriever = runtime.open_retriever(
+        settings.embedding_model, settings.language_embedding_models, root=runtime.index_dir()
+    )
+    caches = retriever.vector_caches()
     if not args.keep_vectors:
-        cache.clear()  # every text is embedded again, with the model as it is now
+        for cache in caches:
+            cache.clear()  # every text is embedded again, with the model as it is now
     try:
         with Session(engine) as session:
             docs = runtime.entry_docs(session)
@@ -118,7 +120,6 @@ def _reindex(args: argparse.Namespace) -> int:
         started = time.perf_counter()
         with Progress(console=console) as progress:
             task = progress.add_task(f"indexing {len(docs)} entries", total=texts)
-            retriever = FaqRetriever(embedder, cache=cache)
             retriever.build(docs, progress=lambda n: progress.advance(task, n))
         took = time.perf_counter() - started
     finally:
@@ -128,9 +129,11 @@ def _reindex(args: argparse.Namespace) -> int:
     rate = texts / took if took > 0 else 0.0
     for language, info in retriever.stats().items():
         print(f"{language}: {info['entries']} entries, {info['texts']} texts, {info['index']} index")
+    embedded = sum(cache.embedded_total for cache in caches)
+    roots = ", ".join(str(cache.root) for cache in caches)
     print(
-        f"indexed {texts} texts in {took:.1f} s ({rate:.0f} texts/s; {cache.embedded_total} embedded) "
-        f"into {cache.root}; running servers keep their own index up to date"
+        f"indexed {texts} texts in {took:.1f} s ({rate:.0f} texts/s; {embedded} embedded) "
+        f"into {roots}; running servers keep their own index up to date"
     )
     return 0
 

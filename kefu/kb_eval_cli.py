@@ -67,18 +67,36 @@ def _write_json(path: Path, report: dict[str, Any]) -> None:
     path.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
 
 
+def configured_models(embedder: Any = None) -> tuple[Any, dict[str, Any]]:
+    """The embedder to evaluate with (`embedder`, else KEFU_EMBEDDING_MODEL's) and the languages with a
+    model of their own (KEFU_EMBEDDING_MODEL_ZH), as the app would search them.
+
+    Nothing set: (None, {}), so `evaluate` keeps its own default, the same shipped model.
+    Raises ValueError naming the setting when a folder is not a sentence-transformers model."""
+    from kefu_core.encoding.embedder import shared_embedder
+    from kefu_core.settings import get_settings
+    from knowledge_base import runtime
+
+    settings = get_settings()
+    models = settings.language_embedding_models
+    if embedder is None and (settings.embedding_model or models):
+        embedder = shared_embedder(settings.embedding_model or None)
+    return embedder, runtime.language_embedders(embedder, models) if models else {}
+
+
 def kb_eval(args: argparse.Namespace) -> int:
     """Evaluate KB.jsonl against labelled queries; write JSON (and the threshold plot)."""
-    from knowledge_base.evaluate import EvalInputError, evaluate, load_kb, load_queries
+    from knowledge_base.evaluate import evaluate, load_kb, load_queries
     from knowledge_base.plot import write_plot
 
     try:
         entries = load_kb(args.kb)
         queries = load_queries(args.queries, known_ids=(e.faq_id for e in entries))
-    except EvalInputError as exc:
+        embedder, encoders = configured_models()
+    except ValueError as exc:  # EvalInputError, or a model setting that names no sentence model
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    report = evaluate(entries, queries)
+    report = evaluate(entries, queries, embedder, encoders=encoders)
     report["kb"], report["queries"] = str(args.kb), str(args.queries)
     _write_json(args.json, report)
     _summary(report, f"kb eval: {args.queries.name} against {args.kb.name}")
@@ -151,8 +169,15 @@ def kb_bench(args: argparse.Namespace) -> int:
         print(f"error: {problem}", file=sys.stderr)
         return 2
     try:
+        embedder, encoders = configured_models()
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    try:
         if args.dataset == "atec":
-            report = run_atec(args.data, seed=args.seed, groups=args.groups or 2000)
+            report = run_atec(
+                args.data, seed=args.seed, groups=args.groups or 2000, embedder=embedder, encoders=encoders
+            )
             report["dataset"] = args.dataset
             _write_json(args.json, report)
             _atec_summary(report, args.seed)
@@ -165,10 +190,11 @@ def kb_bench(args: argparse.Namespace) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     if args.adapt:
-        with adapted_embedder(entries, seed=args.seed, epochs=args.epochs) as embedder:
-            report = evaluate(entries, queries, embedder)
+        with adapted_embedder(entries, seed=args.seed, epochs=args.epochs) as adapted:
+            _, own = configured_models(adapted)
+            report = evaluate(entries, queries, adapted, encoders=own)
     else:
-        report = evaluate(entries, queries, None)
+        report = evaluate(entries, queries, embedder, encoders=encoders)
     report.update(
         {"dataset": args.dataset, "shots": args.shots, "seed": args.seed, "adapted": bool(args.adapt)}
     )

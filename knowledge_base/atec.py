@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import random
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +23,7 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 
 from kefu_core.encoding.embedder import Embedder
 from knowledge_base.documents import EntryDoc
+from knowledge_base.encoder import Encoder
 from knowledge_base.evaluate import EvalInputError, Query, evaluate
 
 jieba.setLogLevel(logging.WARNING)
@@ -163,13 +164,14 @@ def run_atec(
     groups: int = 2000,
     embedder: Embedder | None = None,
     progress: bool = True,
+    encoders: Mapping[str, Encoder] | None = None,
 ) -> dict[str, Any]:
     """kefu's top-1/top-3 on `groups` sampled paraphrase groups, beside both baselines on the same groups."""
     if not data_dir.is_dir():
         raise EvalInputError(f"{data_dir}: no such folder (is --data the atec folder?)")
     all_groups = paraphrase_groups(read_pairs(data_dir / FILE))
     entries, queries = sample_groups(all_groups, groups, seed)
-    report = evaluate(entries, queries, embedder, progress=progress)
+    report = evaluate(entries, queries, embedder, progress=progress, encoders=encoders)
     kefu = {key: report[key] for key in ("top1", "top3", "in_scope_accuracy", "decisions", "latency_ms")}
     tfidf = top_k_shares(rank_tfidf(entries, queries), queries)
     bm25 = top_k_shares(rank_bm25(entries, queries), queries)

@@ -7,7 +7,7 @@ indexed in memory only.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -17,6 +17,7 @@ from rich.progress import track
 
 from kefu_core.encoding.embedder import Embedder
 from kefu_core.language import detect_language
+from knowledge_base.encoder import Encoder
 from knowledge_base.open_intent import open_intent_metrics, prediction
 from knowledge_base.retriever import Decision, EntryDoc, FaqRetriever, Thresholds
 
@@ -129,9 +130,11 @@ def build_retriever(
     entries: Sequence[EntryDoc],
     embedder: Embedder | None = None,
     thresholds: dict[str, Thresholds] | None = None,
+    encoders: Mapping[str, Encoder] | None = None,
 ) -> FaqRetriever:
-    """An in-memory retriever over `entries` (the running knowledge base is not involved)."""
-    retriever = FaqRetriever(embedder or Embedder(), thresholds)
+    """An in-memory retriever over `entries` (the running knowledge base is not involved); `encoders`
+    gives a language its own model (`runtime.language_embedders`)."""
+    retriever = FaqRetriever(embedder or Embedder(), thresholds, encoders=encoders)
     retriever.build(entries)
     return retriever
 
@@ -236,17 +239,22 @@ def evaluate(
     embedder: Embedder | None = None,
     *,
     progress: bool = True,
+    encoders: Mapping[str, Encoder] | None = None,
 ) -> dict[str, Any]:
     """Index `entries` in memory, ask `queries`, and return the metrics plus the threshold sweep.
 
+    `encoders` gives a language its own model; `embedding_models` names the model each language used.
     When some queries expect no entry, the report also has `open_intent` (see `open_intent_metrics`).
     """
-    retriever = build_retriever(entries, embedder)
+    retriever = build_retriever(entries, embedder, encoders=encoders)
     outcomes = run_queries(retriever, entries, queries, progress=progress)
     report = compute_metrics(outcomes)
     report["entries"] = len(entries)
     report["answer_thresholds"] = {lang: th.answer for lang, th in retriever.thresholds.items()}
     report["sweep"] = threshold_sweep(outcomes, retriever.thresholds)
+    report["embedding_models"] = {
+        lang: str(retriever.encoder_for(lang).model_path) for lang in sorted({e.language for e in entries})
+    }
     if report["n_unanswerable"]:  # questions the base does not cover: score it as open-intent detection
         report["open_intent"] = open_intent_metrics(
             (o.query.expected_id, prediction(o.decision, o.ranked_ids)) for o in outcomes

@@ -1,5 +1,5 @@
-"""KEFU_EMBEDDING_MODEL_ZH's real loading path: a tiny sentence-transformers model built and saved here
-(no download) serves Chinese while the shipped MiniLM serves English."""
+"""KEFU_EMBEDDING_MODEL_ZH's real loading path: a tiny sentence-transformers model built and saved by the
+test (tiny_model.py, no download) serves Chinese while the shipped MiniLM serves English."""
 
 from __future__ import annotations
 
@@ -10,53 +10,12 @@ from pathlib import Path
 import pytest
 from sqlalchemy.orm import Session
 
-from kefu.bootstrap import prepare_database
 from kefu_core.db import make_engine
 from kefu_core.encoding.embedder import default_model_path
 from kefu_core.settings import get_settings
-from knowledge_base import curation, runtime
+from knowledge_base import runtime
 from tests.helpers import kefu_env
-
-ENTRIES = [
-    ("zh-return", "zh", "退货需要多久？", ["退货要几天", "多久能退完货"]),
-    ("zh-fee", "zh", "运费多少钱？", ["邮费怎么算", "包邮吗"]),
-    ("zh-pay", "zh", "可以用支付宝付款吗？", ["支持支付宝吗"]),
-    ("en-ship", "en", "How long does delivery take?", ["when will my parcel arrive"]),
-    ("en-pwd", "en", "How do I reset my password?", ["I forgot my password"]),
-]
-SPECIAL = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
-
-
-def tiny_model(folder: Path) -> Path:
-    """A 32-dimension BERT (one layer, random weights) with mean pooling, saved as sentence-transformers."""
-    import torch
-    from sentence_transformers import SentenceTransformer
-    from sentence_transformers.models import Normalize, Pooling, Transformer
-    from transformers.models.bert import BertConfig, BertModel, BertTokenizer
-
-    torch.manual_seed(0)
-    chars = sorted(
-        {ch for _, _, question, variants in ENTRIES for text in (question, *variants) for ch in text}
-    )
-    hf = folder / "hf"
-    hf.mkdir(parents=True)
-    (hf / "vocab.txt").write_text("\n".join([*SPECIAL, *chars]) + "\n", encoding="utf-8")
-    tokenizer = BertTokenizer(vocab_file=str(hf / "vocab.txt"))
-    config = BertConfig(
-        vocab_size=len(SPECIAL) + len(chars),
-        hidden_size=32,
-        num_hidden_layers=1,
-        num_attention_heads=2,
-        intermediate_size=64,
-        max_position_embeddings=64,
-    )
-    BertModel(config).save_pretrained(hf)
-    tokenizer.save_pretrained(hf)
-    transformer = Transformer(str(hf), max_seq_length=64)
-    pooling = Pooling(32, pooling_mode="mean")
-    out = folder / "tiny-zh"
-    SentenceTransformer(modules=[transformer, pooling, Normalize()], device="cpu").save(str(out))
-    return out
+from tests.knowledge_base.tiny_model import entries_database, tiny_model
 
 
 @pytest.fixture(scope="module")
@@ -66,16 +25,8 @@ def tiny(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture()
 def kb_session(tmp_path: Path) -> Iterator[Session]:
-    url = f"sqlite:///{tmp_path / 'kb.db'}"
-    prepare_database(url, seed=False)
-    engine = make_engine(url)
+    engine = make_engine(entries_database(tmp_path))
     with Session(engine) as session:
-        for faq_id, language, question, variants in ENTRIES:
-            data = {"id": faq_id, "language": language, "question": question, "answer": "ok"}
-            curation.create(
-                session, data={**data, "variants": variants, "status": "published"}, author_id=None
-            )
-        session.commit()
         yield session
     engine.dispose()
 
