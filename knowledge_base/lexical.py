@@ -102,6 +102,9 @@ class LexicalIndex:
             if i < len(df)
         }
         self._unseen_idf = math.log((n + 0.5) / 0.5)
+        # With one or two texts (or texts sharing every word) no term has a positive IDF and BM25 scores
+        # everything 0: a one-entry base could then never answer in Chinese. Score by term overlap there.
+        self._overlap = None if any(v > 0 for v in self._idf.values()) else [set(d) for d in documents]
 
     def scores(self, query: str) -> np.ndarray:
         """One score per document: BM25 divided by what a document matching every query term once scores.
@@ -111,6 +114,11 @@ class LexicalIndex:
         score can feed a confidence.
         """
         terms = tokenize(query)
+        if self._overlap is not None:
+            distinct = set(terms)
+            if not distinct:
+                return np.zeros(self.n_docs, dtype=np.float32)
+            return np.asarray([len(distinct & d) / len(distinct) for d in self._overlap], dtype=np.float32)
         # A term no document contains is as rare as it gets: it must count in the ceiling, or a query
         # matching one common word out of many would look like a perfect match.
         ceiling = sum(self._idf.get(t, self._unseen_idf) for t in terms) / (self.k1 + 1)
