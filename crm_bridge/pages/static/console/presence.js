@@ -10,7 +10,11 @@ export function initPresence() {
     toggle.checked = online;
     $("online-label").textContent = online ? "Online" : "Offline";
   };
-  api("GET", "/api/v1/auth/me").then((user) => setOnlineLabel(Boolean(user.online)), fail);
+  // The toggle stays disabled until the server's presence is known: a click before that would be lost
+  // (no handler yet) or overwritten by the late answer.
+  api("GET", "/api/v1/auth/me")
+    .then((user) => setOnlineLabel(Boolean(user.online)), fail)
+    .finally(() => { toggle.disabled = false; });
   toggle.addEventListener("change", async () => {
     try {
       const result = await api("POST", AGENT + "/status", { online: toggle.checked });
