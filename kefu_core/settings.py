@@ -97,6 +97,13 @@ class Settings(BaseSettings):
         validation_alias=AliasChoices("KEFU_EMBEDDING_MODEL_ZH", "embedding_model_zh"),
         description="local sentence-transformers folder for Chinese FAQ search (empty: KEFU_EMBEDDING_MODEL)",
     )
+    kb_open_quantile: float = Field(
+        0.0,
+        ge=0,
+        lt=0.5,
+        validation_alias=AliasChoices("KEFU_KB_OPEN_QUANTILE", "kb_open_quantile"),
+        description="FAQ open-intent abstention: about the share of in-scope questions refused (0: off)",
+    )
     sentiment_backend: Literal["default", "transformers"] = Field(
         "default", validation_alias=AliasChoices("KEFU_SENTIMENT_BACKEND", "sentiment_backend")
     )

@@ -1,13 +1,18 @@
-"""Retraining a language's entry classifier after a change: at once, or in the background for a large base."""
+"""Retraining a language's entry classifier (and its open-intent calibration, when on) after a change: at
+once, or in the background for a large base."""
 
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
+from typing import TypeVar
 
 import numpy as np
 
+from knowledge_base.calibration import Calibration, calibrate, snapshot
 from knowledge_base.entry_classifier import DESIGNS, ClassifierDesign, EntryClassifier
 from knowledge_base.index import LanguageIndex
+from knowledge_base.thresholds import Thresholds
 
 # The classifier learns one class per entry; its weights grow with entries × n-gram vocabulary. Beyond
 # these sizes it is too slow and too large to retrain, and a base that large has enough variants for the
@@ -17,6 +22,12 @@ CLASSIFIER_MAX_TEXTS = 20_000
 # An edit to a base with more texts than this retrains the classifier in the background; searches
 # meanwhile fuse only dense and lexical scores (a classifier that misses the edit would mislead).
 SYNC_CLASSIFIER_TEXTS = 3000
+
+# Open-intent calibration rebuilds the index five times, each with a classifier fit: a language with more
+# texts than this is calibrated in the background, and decides as without it until then.
+SYNC_CALIBRATION_TEXTS = 600
+
+T = TypeVar("T")
 
 
 class ClassifierRefits:
@@ -49,20 +60,59 @@ class ClassifierRefits:
         if not background or len(ids) <= SYNC_CLASSIFIER_TEXTS:
             index.install(fit(), order)
             return
+        self.in_background(index, f"kb-classifier-{language}", fit, lambda c: index.install(c, order))
+
+    def recalibrate(
+        self,
+        language: str,
+        index: LanguageIndex,
+        th: Thresholds,
+        *,
+        approx_above: int,
+        vocabulary: Callable[[int], int | None],
+    ) -> None:
+        """Drop `index`'s open-intent calibration and compute a new one when `th.open_quantile` > 0 (in a
+        thread above SYNC_CALIBRATION_TEXTS texts). Call after `refit`."""
+        index.calibration = None
+        if th.open_quantile <= 0 or not index.docs:
+            return
+        snap = snapshot(index)
+
+        def compute() -> Calibration | None:
+            return calibrate(
+                snap,
+                th,
+                approx_above=approx_above,
+                vocabulary=vocabulary,
+                fit_classifier=lambda fold: self.refit(language, fold, th.classifier_weight),
+            )
+
+        def install(calibration: Calibration | None) -> None:
+            index.calibration = calibration
+
+        if len(index.docs) <= SYNC_CALIBRATION_TEXTS:
+            install(compute())
+            return
+        self.in_background(index, f"kb-calibration-{language}", compute, install)
+
+    def in_background(
+        self, index: LanguageIndex, name: str, compute: Callable[[], T], install: Callable[[T], None]
+    ) -> None:
+        """Run `compute` in a thread and `install` its result under the lock, if `index` has not changed."""
         generation = index.generation
 
-        def fit_and_install() -> None:
-            classifier = fit()
+        def compute_and_install() -> None:
+            result = compute()
             with self._lock:
                 if index.generation == generation:
-                    index.install(classifier, order)
+                    install(result)
 
-        thread = threading.Thread(target=fit_and_install, name=f"kb-classifier-{language}", daemon=True)
+        thread = threading.Thread(target=compute_and_install, name=name, daemon=True)
         self._threads = [t for t in self._threads if t.is_alive()] + [thread]
         thread.start()
 
     def wait(self, timeout: float | None = None) -> None:
-        """Wait until the classifiers being fitted in the background are in place."""
+        """Wait until what is computed in the background (classifiers, calibrations) is in place."""
         for thread in list(self._threads):
             thread.join(timeout)
         self._threads = [t for t in self._threads if t.is_alive()]

@@ -19,3 +19,11 @@ def decide(scores: Sequence[float], th: Thresholds) -> Decision:
     if scores[0] >= th.answer and scores[0] - runner_up >= th.margin:
         return "answer"
     return "clarify"
+
+
+def abstain(decision: Decision, evidence: float | None, th: Thresholds) -> Decision:
+    """`none` instead of an answer or clarify when the top entry's calibrated `evidence` (None: not
+    calibrated) is below `th.open_quantile`; `decision` otherwise."""
+    if decision != "none" and evidence is not None and evidence < th.open_quantile:
+        return "none"  # the entry's own held-out variants nearly all score higher: likely not its question
+    return decision

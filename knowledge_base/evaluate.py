@@ -20,6 +20,7 @@ from kefu_core.language import detect_language
 from knowledge_base.encoder import Encoder
 from knowledge_base.open_intent import open_intent_metrics, prediction
 from knowledge_base.retriever import Decision, EntryDoc, FaqRetriever, Thresholds
+from knowledge_base.thresholds import DEFAULT_THRESHOLDS, with_open_quantile, with_own_encoders
 
 STATUSES = frozenset({"draft", "published", "archived"})  # knowledge_base.models.FaqStatus
 SWEEP_STEPS = [round(x * 0.02, 2) for x in range(51)]  # answer thresholds 0.00 .. 1.00
@@ -131,11 +132,17 @@ def build_retriever(
     embedder: Embedder | None = None,
     thresholds: dict[str, Thresholds] | None = None,
     encoders: Mapping[str, Encoder] | None = None,
+    open_quantile: float = 0.0,
 ) -> FaqRetriever:
     """An in-memory retriever over `entries` (the running knowledge base is not involved); `encoders`
-    gives a language its own model (`runtime.language_embedders`)."""
+    gives a language its own model (`runtime.language_embedders`), `open_quantile` > 0 turns open-intent
+    abstention on (its calibration is finished before this returns)."""
+    if open_quantile > 0:
+        base = thresholds or with_own_encoders(DEFAULT_THRESHOLDS, encoders or {})
+        thresholds = with_open_quantile(base, open_quantile)
     retriever = FaqRetriever(embedder or Embedder(), thresholds, encoders=encoders)
     retriever.build(entries)
+    retriever.wait_for_background()  # a large base calibrates in a thread: measure the rule, not its absence
     return retriever
 
 
@@ -240,13 +247,15 @@ def evaluate(
     *,
     progress: bool = True,
     encoders: Mapping[str, Encoder] | None = None,
+    open_quantile: float = 0.0,
 ) -> dict[str, Any]:
     """Index `entries` in memory, ask `queries`, and return the metrics plus the threshold sweep.
 
     `encoders` gives a language its own model; `embedding_models` names the model each language used.
     When some queries expect no entry, the report also has `open_intent` (see `open_intent_metrics`).
+    `open_quantile` > 0 turns open-intent abstention on (and is then reported).
     """
-    retriever = build_retriever(entries, embedder, encoders=encoders)
+    retriever = build_retriever(entries, embedder, encoders=encoders, open_quantile=open_quantile)
     outcomes = run_queries(retriever, entries, queries, progress=progress)
     report = compute_metrics(outcomes)
     report["entries"] = len(entries)
@@ -255,6 +264,8 @@ def evaluate(
     report["embedding_models"] = {
         lang: str(retriever.encoder_for(lang).model_path) for lang in sorted({e.language for e in entries})
     }
+    if open_quantile > 0:
+        report["open_quantile"] = open_quantile
     if report["n_unanswerable"]:  # questions the base does not cover: score it as open-intent detection
         report["open_intent"] = open_intent_metrics(
             (o.query.expected_id, prediction(o.decision, o.ranked_ids)) for o in outcomes

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import faiss
 import numpy as np
@@ -68,6 +69,8 @@ class LanguageIndex:
     classifier: EntryClassifier | None = None
     classifier_ids: list[str] = field(default_factory=list)  # the entry at each classifier position
     classifier_pos: dict[str, int] = field(default_factory=dict)  # and back
+    # Per-entry held-out score distributions (`calibration.Calibration`) when open-intent abstention is on.
+    calibration: Any = None
     generation: int = 0  # bumped on every change: a background classifier fit for an older one is dropped
 
     def add_entries(self, entries: Sequence[EntryDoc], embed: Embed, approx_above: int) -> None:

@@ -19,7 +19,7 @@ import numpy as np
 from kefu_core.encoding.embedder import one_blas_thread
 from kefu_core.encoding.tokens import TokenVectors
 from knowledge_base.classifier_refit import ClassifierRefits
-from knowledge_base.decision import Decision, decide
+from knowledge_base.decision import Decision, abstain, decide
 from knowledge_base.dense import APPROX_ABOVE
 from knowledge_base.documents import EntryDoc, Hit, SearchResult
 from knowledge_base.encoder import Encoder
@@ -184,6 +184,13 @@ class FaqRetriever:
         index.keep_pieces(encoder.vocabulary if pieces else None)
         self._classifiers.refit(language, index, th.classifier_weight, background=background)
 
+        def vocabulary(texts: int) -> int | None:
+            return encoder.vocabulary if matches_pieces(th.token_weight, texts, encoder) else None
+
+        self._classifiers.recalibrate(
+            language, index, th, approx_above=self.approx_above, vocabulary=vocabulary
+        )
+
     # ---- reads ----------------------------------------------------------------------------------
 
     def search(self, query: str, *, language: str, k: int = 3) -> SearchResult:
@@ -206,8 +213,8 @@ class FaqRetriever:
             index = self._indexes.get(language)
             if index is None or index.dense is None or index.lexical is None:
                 return SearchResult("none", [], (time.perf_counter() - started) * 1000)
-            hits = self._rank(index, query, qvec, th, k, pieces)
-        decision = decide([h.score for h in hits], th)
+            hits, evidence = self._rank(index, query, qvec, th, k, pieces)
+        decision = abstain(decide([h.score for h in hits], th), evidence, th)
         return SearchResult(decision, hits, (time.perf_counter() - started) * 1000)
 
     @staticmethod
@@ -218,10 +225,11 @@ class FaqRetriever:
         th: Thresholds,
         k: int,
         pieces: TokenVectors | None = None,
-    ) -> list[Hit]:
+    ) -> tuple[list[Hit], float | None]:
+        """The top `k` hits, and the top entry's calibrated evidence (None when abstention is off)."""
         fused = fuse(index, query, qvec, th)
         if fused is None:
-            return []
+            return [], None
         if (
             pieces is not None
             and th.token_weight > 0
@@ -230,7 +238,13 @@ class FaqRetriever:
         ):
             rerank(fused, pieces, index.row_pieces, index.idf, th.token_weight)
         order = np.argsort(-fused.scores, kind="stable")[:k]
-        return [
+        evidence = None
+        if th.open_quantile > 0 and index.calibration is not None:
+            top = int(order[0])
+            start = int(fused.starts[top])
+            dense = float(fused.cosines[start : start + int(fused.counts[top])].max())
+            evidence = index.calibration.evidence(fused.faq_ids[top], float(fused.scores[top]), dense)
+        hits = [
             Hit(
                 faq_id=entry.faq_id,
                 question=entry.question,
@@ -241,6 +255,7 @@ class FaqRetriever:
             for i in order
             for entry in (index.entries[fused.faq_ids[i]],)
         ]
+        return hits, evidence
 
 
 def _by_language(entries: Iterable[EntryDoc]) -> dict[str, list[EntryDoc]]:

@@ -17,11 +17,12 @@ from sqlalchemy.orm import Session, selectinload
 from kefu_core.encoding.embedder import Embedder, shared_embedder
 from kefu_core.encoding.fingerprint import model_fingerprint
 from kefu_core.paths import var_dir
-from kefu_core.settings import LANGUAGE_MODEL_VARIABLES, sentence_model_problem
+from kefu_core.settings import LANGUAGE_MODEL_VARIABLES, get_settings, sentence_model_problem
 from knowledge_base import service
 from knowledge_base.documents import EntryDoc
 from knowledge_base.models import FaqEntry, FaqRevision, FaqStatus
 from knowledge_base.retriever import FaqRetriever
+from knowledge_base.thresholds import DEFAULT_THRESHOLDS, with_open_quantile, with_own_encoders
 from knowledge_base.vector_cache import VectorCache
 
 CHECK_EVERY_S = 2.0
@@ -84,13 +85,15 @@ def open_retriever(
     language_models: Mapping[str, str] | None = None,
     *,
     root: Path | None = None,
+    open_quantile: float = 0.0,
 ) -> FaqRetriever:
     """An empty retriever on the configured models, each language's vectors in its model's store under
-    `root` (None: in memory only)."""
+    `root` (None: in memory only); `open_quantile` > 0 turns open-intent abstention on."""
     embedder = shared_embedder(model_path or None)
     own = language_embedders(embedder, language_models)
     return FaqRetriever(
         embedder,
+        with_open_quantile(with_own_encoders(DEFAULT_THRESHOLDS, own), open_quantile),
         cache=open_cache(embedder, root),
         encoders=own,
         caches={language: open_cache(encoder, root) for language, encoder in own.items()},
@@ -104,10 +107,19 @@ def build_retriever(
     language_models: Mapping[str, str] | None = None,
     root: Path | None = None,
     progress: Callable[[int], None] | None = None,
+    open_quantile: float | None = None,
 ) -> FaqRetriever:
     """A retriever over every published entry, reusing the vectors stored under `root` (var/kb-index);
-    `language_models` gives a language its own model (settings.language_embedding_models)."""
-    retriever = open_retriever(model_path, language_models, root=root if root is not None else index_dir())
+    `language_models` gives a language its own model (settings.language_embedding_models), `open_quantile`
+    its open-intent abstention (None: KEFU_KB_OPEN_QUANTILE)."""
+    if open_quantile is None:
+        open_quantile = get_settings().kb_open_quantile
+    retriever = open_retriever(
+        model_path,
+        language_models,
+        root=root if root is not None else index_dir(),
+        open_quantile=open_quantile,
+    )
     retriever.source_version = current_version(session)
     retriever.build(entry_docs(session), progress=progress)
     retriever.checked_at = time.monotonic()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 
 @dataclass(frozen=True)
@@ -18,6 +18,9 @@ class Thresholds:
     classifier_weight: float = 0.0
     # How far word-piece matching moves the best entries' scores (0: off for this language).
     token_weight: float = 0.0
+    # A would-be answer or clarify becomes none when the top entry's calibrated evidence is below this: about
+    # the share of in-scope questions refused (0: off, nothing calibrated; docs/decisions/0010-...).
+    open_quantile: float = 0.0
 
 
 # Calibrated on the demo base's held-out variants and written out-of-scope questions; the English
@@ -43,6 +46,13 @@ def with_own_encoders(thresholds: dict[str, Thresholds], languages: Iterable[str
     itself when none has)."""
     own = {lang: OWN_ENCODER_THRESHOLDS[lang] for lang in languages if lang in OWN_ENCODER_THRESHOLDS}
     return {**thresholds, **own} if own else thresholds
+
+
+def with_open_quantile(thresholds: dict[str, Thresholds], quantile: float) -> dict[str, Thresholds]:
+    """`thresholds` with every language's `open_quantile` set to `quantile` (`thresholds` itself at 0)."""
+    if not quantile:
+        return thresholds
+    return {lang: replace(th, open_quantile=quantile) for lang, th in thresholds.items()}
 
 
 def for_language(thresholds: dict[str, Thresholds], language: str) -> Thresholds:
