@@ -20,6 +20,7 @@ from actions.steps import (
     offer_is_fresh,
     open_ticket,
     prepare_ticket_events,
+    reads_as_praise,
     subject_from,
 )
 
@@ -85,7 +86,11 @@ class ActionHandleComplaint(Action):
     def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
-        """Reply to a complaint."""
+        """Reply to a complaint; thank a positive message instead (no apology, no ticket)."""
+        # This message's own label, not the slot: a slot can still hold an earlier message's.
+        if reads_as_praise((tracker.latest_message.get("metadata") or {}).get("sentiment")):
+            dispatcher.utter_message(response="utter_thanks")
+            return []
         language = language_of(tracker)
         text = (tracker.latest_message.get("text") or "").strip()
         dispatcher.utter_message(response="utter_complaint_apology")

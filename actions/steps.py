@@ -65,6 +65,12 @@ def said_yes(tracker: Tracker, value: Any) -> bool:
 
 # --- Offers -----------------------------------------------------------------------------------------------
 # What an offer made in the previous bot turn was about; a "yes" acts on it, a "no" closes it.
+def reads_as_praise(sentiment: Any) -> bool:
+    """Whether a message the NLU took for a complaint was positive: "not bad at all, delivery was quick" is
+    praise, and a complaint needs a complaint (issue 20)."""
+    return sentiment == "positive"
+
+
 OFFER_HUMAN = "human"
 OFFER_HUMAN_OR_TICKET = "human_or_ticket"
 OFFER_TICKET = "ticket"

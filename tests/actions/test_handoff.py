@@ -108,6 +108,32 @@ def test_complaint_apologises_files_a_high_priority_ticket_and_offers_a_human(
     assert slots_set(events) == {"pending_offer": "human", "handoff_reason": "complaint"}
 
 
+def test_a_positive_message_taken_for_a_complaint_is_thanked_without_a_ticket(
+    crm: CrmBridgeClient, chat: dict[str, Any], service: TestClient
+) -> None:
+    # Issue 20: "not bad at all, delivery was quick" opened an urgent ticket; a complaint needs a complaint.
+    before = service.get("/api/v1/tickets", params={"limit": 200}).json()["total"]
+    dispatcher = CollectingDispatcher()
+    t = tracker("not bad at all, delivery was quick", "complain", chat=chat)
+    t.latest_message["metadata"]["sentiment"] = "positive"
+    events = ActionHandleComplaint().run(dispatcher, t, {})
+    assert responses(dispatcher) == ["utter_thanks"]
+    assert events == []
+    assert service.get("/api/v1/tickets", params={"limit": 200}).json()["total"] == before
+
+
+def test_a_stale_positive_slot_does_not_hide_a_real_complaint(
+    crm: CrmBridgeClient, chat: dict[str, Any], service: TestClient
+) -> None:
+    dispatcher = CollectingDispatcher()
+    t = tracker(
+        "the courier threw my parcel over the fence", "complain", chat=chat, slots={"sentiment": "positive"}
+    )
+    t.latest_message["metadata"]["sentiment"] = "negative"
+    ActionHandleComplaint().run(dispatcher, t, {})
+    assert responses(dispatcher) == ["utter_complaint_apology", "utter_complaint_ticket", "utter_offer_human"]
+
+
 def test_yes_to_the_offer_escalates_with_the_offers_reason(
     crm: CrmBridgeClient, chat: dict[str, Any], service: TestClient, closed: None
 ) -> None:
