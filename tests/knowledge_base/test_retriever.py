@@ -41,6 +41,23 @@ def test_answers_known_questions(retriever: FaqRetriever, query: str, language: 
     assert result.decision == "answer"
 
 
+@pytest.mark.parametrize(
+    ("query", "language"),
+    [
+        ("Where is my order? It has been 10 days and nobody answers my emails", "en"),
+        ("my order still hasn't shown up, it's been ages", "en"),
+        ("我的订单怎么还没到啊", "zh"),
+    ],
+)
+def test_where_is_my_order_is_order_status_not_the_confirmation_email(
+    retriever: FaqRetriever, query: str, language: str
+) -> None:
+    # Issue 20's misreading: "emails" pulled the whole message to the order-confirmation-email entry.
+    result = retriever.search(query, language=language)
+    assert result.decision == "answer"
+    assert result.results[0].faq_id == f"{language}-orders-03"
+
+
 def test_unrelated_question_is_not_answered(retriever: FaqRetriever) -> None:
     result = retriever.search("What is the boiling point of tungsten on Mars?", language="en")
     assert result.decision == "none"
