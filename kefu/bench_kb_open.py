@@ -11,6 +11,7 @@ from typing import Any
 from kefu.benchlib import yes_no
 from kefu_core.encoding.embedder import Embedder
 from kefu_core.paths import ROOT
+from kefu_core.settings import get_settings
 from knowledge_base.atec import run_atec
 from knowledge_base.banking77 import load_banking77_open
 from knowledge_base.encoder import Encoder
@@ -47,7 +48,9 @@ def run_open_intent(
         for seed in OPEN_SEEDS:
             print(f">> kb: BANKING77 open intent, {_label(ratio)} known, seed {seed}", flush=True)
             entries, queries = load_banking77_open(data, known_ratio=ratio, seed=seed)
-            report = evaluate(entries, queries, embedder, encoders=encoders)
+            report = evaluate(
+                entries, queries, embedder, encoders=encoders, open_quantile=get_settings().kb_open_quantile
+            )
             runs[str(seed)] = {
                 **report["open_intent"],
                 "known_intents": len(entries),
@@ -62,7 +65,14 @@ def run_open_intent(
         _label(r): (by_ratio[_label(r)]["summary"]["accuracy"]["mean"] or 0.0) >= OPEN_TARGET[r]
         for r in RATIOS
     }
-    return {"data": str(data), "seeds": list(OPEN_SEEDS), "by_ratio": by_ratio, "met": met}
+    quantile = get_settings().kb_open_quantile
+    return {
+        "data": str(data),
+        "seeds": list(OPEN_SEEDS),
+        "open_quantile": quantile,
+        "by_ratio": by_ratio,
+        "met": met,
+    }
 
 
 def run_atec_bench(
@@ -117,6 +127,8 @@ def open_intent_rows(open_intent: dict[str, Any] | None) -> list[str]:
         ]
     rows = []
     seeds = f"seeds {OPEN_SEEDS[0]}–{OPEN_SEEDS[-1]}"
+    if "open_quantile" in open_intent:  # absent from results written before abstention became the default
+        seeds += f", KEFU_KB_OPEN_QUANTILE={open_intent['open_quantile']:g}"
     for ratio in RATIOS:
         block = open_intent["by_ratio"][_label(ratio)]
         summary, met = block["summary"], open_intent["met"][_label(ratio)]
@@ -136,6 +148,11 @@ def open_intent_rows(open_intent: dict[str, Any] | None) -> list[str]:
             f"| BANKING77 open intent, {_label(ratio)} known: open-class F1 | {_spread(summary['open_f1'])} "
             f"| reported | open recall {_spread(summary['open_recall'])} | — |",
         ]
+        if "known_answered_accuracy" in summary:
+            rows.append(
+                f"| BANKING77 open intent, {_label(ratio)} known: known questions answered right "
+                f"| {_spread(summary['known_answered_accuracy'])} | reported | the price of refusing | — |"
+            )
     return rows
 
 

@@ -49,9 +49,16 @@ def _open_quantile(value: str) -> float:
     return quantile
 
 
+def open_quantile_of(args: argparse.Namespace) -> float:
+    """--open-quantile when given, else the app's setting (KEFU_KB_OPEN_QUANTILE)."""
+    from kefu_core.settings import get_settings
+
+    return float(args.open_quantile if args.open_quantile is not None else get_settings().kb_open_quantile)
+
+
 OPEN_QUANTILE_HELP = (
     "open-intent abstention: refuse when the top entry's calibrated evidence is below Q, about the share "
-    "of in-scope questions refused (default 0: off, as KEFU_KB_OPEN_QUANTILE)"
+    "of in-scope questions refused (0: off; default KEFU_KB_OPEN_QUANTILE, as the app uses it: 0.10)"
 )
 
 
@@ -112,7 +119,7 @@ def kb_eval(args: argparse.Namespace) -> int:
     except ValueError as exc:  # EvalInputError, or a model setting that names no sentence model
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    report = evaluate(entries, queries, embedder, encoders=encoders, open_quantile=args.open_quantile)
+    report = evaluate(entries, queries, embedder, encoders=encoders, open_quantile=open_quantile_of(args))
     report["kb"], report["queries"] = str(args.kb), str(args.queries)
     _write_json(args.json, report)
     _summary(report, f"kb eval: {args.queries.name} against {args.kb.name}")
@@ -153,7 +160,7 @@ def _flag_errors(args: argparse.Namespace) -> str | None:
         return "--shots applies to banking77 only"
     if args.dataset != "atec" and args.groups is not None:
         return "--groups applies to atec only"
-    if args.dataset == "atec" and args.open_quantile:
+    if args.dataset == "atec" and args.open_quantile is not None:
         return "--open-quantile does not apply to atec (it measures the ranking, not the decision)"
     if args.dataset == "atec" and args.adapt:
         return "--adapt does not apply to atec (most groups have no variants to learn from)"
@@ -210,9 +217,9 @@ def kb_bench(args: argparse.Namespace) -> int:
     if args.adapt:
         with adapted_embedder(entries, seed=args.seed, epochs=args.epochs) as adapted:
             _, own = configured_models(adapted)
-            report = evaluate(entries, queries, adapted, encoders=own, open_quantile=args.open_quantile)
+            report = evaluate(entries, queries, adapted, encoders=own, open_quantile=open_quantile_of(args))
     else:
-        report = evaluate(entries, queries, embedder, encoders=encoders, open_quantile=args.open_quantile)
+        report = evaluate(entries, queries, embedder, encoders=encoders, open_quantile=open_quantile_of(args))
     report.update(
         {"dataset": args.dataset, "shots": args.shots, "seed": args.seed, "adapted": bool(args.adapt)}
     )
@@ -236,7 +243,9 @@ def add_kb_eval_commands(kb_subparsers: Any) -> None:
     ev.add_argument("--queries", type=Path, required=True, help='JSONL lines {"text", "expected_id"}')
     ev.add_argument("--json", type=Path, required=True, help="where to write the results")
     ev.add_argument("--plot", type=Path, help="PNG of accuracy against the answer threshold (+ an SVG)")
-    ev.add_argument("--open-quantile", type=_open_quantile, default=0.0, metavar="Q", help=OPEN_QUANTILE_HELP)
+    ev.add_argument(
+        "--open-quantile", type=_open_quantile, default=None, metavar="Q", help=OPEN_QUANTILE_HELP
+    )
     ev.set_defaults(func=kb_eval)
 
     bench = kb_subparsers.add_parser("bench", help="accuracy on a public intent data set")
@@ -265,7 +274,7 @@ def add_kb_eval_commands(kb_subparsers: Any) -> None:
     )
     bench.add_argument("--epochs", type=_positive, default=2, help="fine-tuning epochs with --adapt")
     bench.add_argument(
-        "--open-quantile", type=_open_quantile, default=0.0, metavar="Q", help=OPEN_QUANTILE_HELP
+        "--open-quantile", type=_open_quantile, default=None, metavar="Q", help=OPEN_QUANTILE_HELP
     )
     bench.set_defaults(func=kb_bench)
 

@@ -98,11 +98,12 @@ class Settings(BaseSettings):
         description="local sentence-transformers folder for Chinese FAQ search (empty: KEFU_EMBEDDING_MODEL)",
     )
     kb_open_quantile: float = Field(
-        0.0,
+        0.10,
         ge=0,
         lt=0.5,
         validation_alias=AliasChoices("KEFU_KB_OPEN_QUANTILE", "kb_open_quantile"),
         description="FAQ open-intent abstention: about the share of in-scope questions refused (0: off)",
+        # 0.10 chosen on BANKING77 train-set dev splits (docs/decisions/0010-open-intent-abstention.md).
     )
     sentiment_backend: Literal["default", "transformers"] = Field(
         "default", validation_alias=AliasChoices("KEFU_SENTIMENT_BACKEND", "sentiment_backend")

@@ -74,7 +74,7 @@ def test_the_default_model_named_for_chinese_changes_nothing(kb_session: Session
     root = tmp_path / "kb-index"
     plain = runtime.build_retriever(kb_session, root=root)
     named = runtime.build_retriever(kb_session, language_models={"zh": str(default_model_path())}, root=root)
-    assert named.encoders == {} and named.thresholds is plain.thresholds
+    assert named.encoders == {} and named.thresholds == plain.thresholds
     for question in ("退货要几天", "运费怎么算"):
         assert named.search(question, language="zh").results == plain.search(question, language="zh").results
 

@@ -10,7 +10,7 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from kefu.kb_eval_cli import _flag_errors, add_kb_eval_commands
+from kefu.kb_eval_cli import _flag_errors, add_kb_eval_commands, open_quantile_of
 from kefu_core.settings import Settings
 from knowledge_base import calibration, classifier_refit
 from knowledge_base.calibration import Calibration
@@ -19,6 +19,7 @@ from knowledge_base.documents import EntryDoc
 from knowledge_base.evaluate import Query, evaluate
 from knowledge_base.retriever import DEFAULT_THRESHOLDS, FaqRetriever
 from knowledge_base.thresholds import with_open_quantile
+from tests.helpers import kefu_env
 from tests.knowledge_base.fakes import HashEncoder
 
 FILLS = ("today", "please", "now", "again", "soon", "quickly", "exactly", "here")
@@ -194,8 +195,8 @@ def test_evaluate_threads_the_quantile_and_reports_it_only_when_on() -> None:
 
 
 def test_the_setting_and_the_flags_accept_0_to_below_half() -> None:
-    assert Settings().kb_open_quantile == 0.0
-    assert Settings(kb_open_quantile=0.1).kb_open_quantile == 0.1
+    assert Settings().kb_open_quantile == 0.1  # on by default since issue 20's five-seed bench
+    assert Settings(kb_open_quantile=0).kb_open_quantile == 0.0
     for too_far in (-0.1, 0.5):
         with pytest.raises(ValueError, match=r"kb_open_quantile|KEFU_KB_OPEN_QUANTILE"):
             Settings(kb_open_quantile=too_far)
@@ -206,7 +207,11 @@ def test_the_setting_and_the_flags_accept_0_to_below_half() -> None:
         ["bench", "banking77-open", "--known-ratio", "0.5", "--open-quantile", "0.10", *common]
     )
     assert args.open_quantile == 0.1
-    assert parser.parse_args(["eval", "--kb", "k", "--queries", "q", "--json", "o"]).open_quantile == 0.0
+    plain = parser.parse_args(["eval", "--kb", "k", "--queries", "q", "--json", "o"])
+    assert plain.open_quantile is None  # not given: the app's setting
+    assert open_quantile_of(plain) == 0.1
+    with kefu_env(KEFU_KB_OPEN_QUANTILE="0"):
+        assert open_quantile_of(plain) == 0.0
     for bad in ("0.5", "-1", "x"):
         with pytest.raises(SystemExit):
             parser.parse_args(["bench", "banking77", "--open-quantile", bad, *common])
