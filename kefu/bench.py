@@ -9,7 +9,15 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from kefu import bench_chat, bench_crm, bench_dialogue, bench_handoff, bench_kb, bench_sentiment
+from kefu import (
+    bench_chat,
+    bench_crm,
+    bench_dialogue,
+    bench_handoff,
+    bench_kb,
+    bench_messages,
+    bench_sentiment,
+)
 from kefu.benchlib import write_result
 from kefu_core.paths import ROOT
 
@@ -19,6 +27,7 @@ BENCHES: dict[str, Callable[[Path], dict[str, Any]]] = {
     "dialogue": bench_dialogue.run,
     "handoff": bench_handoff.run,
     "kb": bench_kb.run,
+    "messages": bench_messages.run,
     "sentiment": bench_sentiment.run,
 }
 

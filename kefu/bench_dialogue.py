@@ -16,7 +16,7 @@ from kefu.benchlib import fresh_stack, latency_summary, machine, now_iso, write_
 from kefu.model import RASA_BIN, ensure_model, rasa_env
 from kefu_core.paths import ROOT
 
-STORIES = ROOT / "tests" / "dialogue" / "test_stories.yml"
+STORIES = ROOT / "tests" / "bot" / "test_stories.yml"
 # Why a macro-F1 miss happens with this data (written under the table when the target is missed).
 MISS_NOTE = (
     " Held-out errors are mostly between intents close in meaning (a no that closes the chat: deny or "

@@ -76,9 +76,9 @@ def write_doc_section(key: str, title: str, body_lines: list[str]) -> None:
     DOC.write_text(text, encoding="utf-8")
 
 
-def fresh_stack(out: Path, name: str, model: Path) -> Any:
+def fresh_stack(out: Path, name: str, model: Path, env: dict[str, str] | None = None) -> Any:
     """Rasa, the action server and crm_bridge on free ports over a new SQLite database in out/<name>/
-    (a kefu.stack.Stack, not started yet)."""
+    (a kefu.stack.Stack, not started yet); `env` adds settings."""
     import shutil
 
     from kefu.bootstrap import prepare_database
@@ -90,5 +90,8 @@ def fresh_stack(out: Path, name: str, model: Path) -> Any:
     url = f"sqlite:///{var / 'kefu.db'}"
     prepare_database(url, demo_users=False)
     return Stack(
-        model=model, ports=Ports.free(), var=var, env={"DATABASE_URL": url, "KEFU_VAR_DIR": str(var)}
+        model=model,
+        ports=Ports.free(),
+        var=var,
+        env={"DATABASE_URL": url, "KEFU_VAR_DIR": str(var), **(env or {})},
     )
