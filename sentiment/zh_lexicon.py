@@ -131,6 +131,8 @@ POSITIVE = frozenset(
         "发货快",
         "解决了",
         "搞定了",
+        "不麻烦",
+        "不差",
     ]
 )
 
@@ -306,6 +308,40 @@ NEGATORS = (
     "一点也不",
     "一点都不",
 )
+# Words that may stand between a negator and the word it turns around: "不是很满意", "不算愉快",
+# "没那么方便", "不会再来", "没什么毛病", "没有想象中那么好看".
+BETWEEN = (
+    "是",
+    "算",
+    "够",
+    "会",
+    "再",
+    "很",
+    "太",
+    "特别",
+    "非常",
+    "十分",
+    "那么",
+    "这么",
+    "怎么",
+    "什么",
+    "可",
+    "想象中",
+    "想象的",
+    "说的",
+    "宣传的",
+    "图片上",
+)
+# "别" is no negator at the end of 特别, 区别, 分别...: "特别满意" is praise.
+_NEGATOR_PATTERNS = [
+    "(?<![特区分告个级性识类差离辨鉴])别" if n == "别" else re.escape(n)
+    for n in sorted(NEGATORS, key=len, reverse=True)
+]
+_NEGATED = re.compile(
+    "(?:{})(?:{}){{0,3}}$".format(
+        "|".join(_NEGATOR_PATTERNS), "|".join(sorted(BETWEEN, key=len, reverse=True))
+    )
+)
 CONTRAST = re.compile(r"但是|但|不过|可是|然而|就是|只是")
 CLAUSE = re.compile(r"[，,。.!！?？；;~～\n]+")
 # Longest first, so "很差" is matched before "差".
@@ -317,13 +353,14 @@ N_FEATURES = 8
 
 
 def _clause_score(clause: str) -> tuple[int, int]:
-    """(positive hits, negative hits) in one clause, a negator just before a word flipping it."""
+    """(positive hits, negative hits) in one clause, a negator before a word flipping it."""
     pos = neg = 0
     for match in _WORDS.finditer(clause):
         word = match.group()
-        before = clause[max(0, match.start() - 4) : match.start()]
-        # "不好" / "没问题" / "不太满意": a negator right before the word turns it around.
-        negated = any(before.endswith(n) for n in NEGATORS) and not word.startswith(("不", "没", "无"))
+        before = clause[max(0, match.start() - 8) : match.start()]
+        # "不好" / "没问题" / "不是很满意": a negator before the word (a degree word or two between them
+        # allowed) turns it around.
+        negated = bool(_NEGATED.search(before)) and not word.startswith(("不", "没", "无"))
         positive = word in POSITIVE
         if positive != negated:
             pos += 1
