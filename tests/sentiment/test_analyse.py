@@ -35,6 +35,10 @@ def test_unknown_language_is_an_error(analyser: Analyser) -> None:
         ("我的order还没到，太差了", "negative", "zh"),
         ("谢谢客服，问题解决了", "positive", "zh"),
         ("请问怎么修改收货地址？", "neutral", "zh"),
+        # Issue 20's misreadings: negated praise in Chinese, a negated complaint in English.
+        ("不是很满意，包装破了", "negative", "zh"),
+        ("not bad at all, delivery was quick", "positive", "en"),
+        ("不算愉快的一次购物，客服也没回我", "negative", "zh"),
     ],
 )
 def test_labels(analyser: Analyser, text: str, label: str, language: str) -> None:
