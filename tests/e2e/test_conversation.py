@@ -90,3 +90,29 @@ def test_unknown_question_admits_not_knowing(api: httpx.Client) -> None:
     texts = " ".join(m["text"] for m in reply["messages"])
     assert "not sure" in texts or "Did you mean" in texts
     assert all(m["text"] not in {row["answer"] for row in SEED.values()} for m in reply["messages"])
+
+
+def _tickets(db_url: str) -> int:
+    from sqlalchemy import func
+
+    from crm_bridge.tickets.models import Ticket
+
+    engine = make_engine(db_url)
+    with Session(engine) as session:
+        count = session.scalar(select(func.count()).select_from(Ticket)) or 0
+    engine.dispose()
+    return int(count)
+
+
+def test_issue_20_misreadings_through_the_whole_bot(api: httpx.Client, e2e_db_url: str) -> None:
+    # Praise with a negated complaint word is thanked: no apology, no urgent ticket.
+    before = _tickets(e2e_db_url)
+    praise = _chat(api, "e2e-praise", "not bad at all, delivery was quick")
+    texts = " ".join(m["text"] for m in praise["messages"])
+    assert "welcome" in texts.lower() and "sorry" not in texts.lower()
+    assert _tickets(e2e_db_url) == before
+    # "Where is my order?" with background about unanswered emails: order status, not the confirmation email.
+    order = _chat(api, "e2e-order", "Where is my order? It has been 10 days and nobody answers my emails")
+    order_texts = [m["text"] for m in order["messages"]]
+    assert SEED["en-orders-03"]["answer"] in order_texts
+    assert SEED["en-orders-04"]["answer"] not in order_texts
