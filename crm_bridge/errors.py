@@ -9,6 +9,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from kefu_core.errors import DomainError
@@ -52,6 +53,15 @@ def install_error_handlers(app: FastAPI) -> None:
             error_body("invalid_request", _validation_message(errors), _request_id(request), errors),
             status_code=422,
         )
+
+    @app.exception_handler(DataError)
+    async def _data(request: Request, exc: DataError) -> JSONResponse:
+        # The database refused a value as data (PostgreSQL: a NUL character in text, a number out of
+        # range): the request's fault, and nothing was written.
+        diag = getattr(exc.orig, "diag", None)
+        reason = (getattr(diag, "message_primary", None) or str(exc.orig)).splitlines()[0][:200]
+        message = f"a value cannot be stored: {reason}"
+        return JSONResponse(error_body("invalid_request", message, _request_id(request)), status_code=422)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:

@@ -6,7 +6,10 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from crm_bridge import readback
+from crm_bridge.agent.models import CannedReply
 from crm_bridge.chat.schemas import MAX_TEXT, message_text
+from crm_bridge.shapes import ChangeBody
 
 
 class StatusRequest(BaseModel):
@@ -41,10 +44,8 @@ class CannedReplyIn(BaseModel):
     language: Literal["en", "zh"]
 
 
-class CannedReplyUpdate(BaseModel):
-    """Changes to a canned reply."""
-
-    model_config = ConfigDict(extra="forbid")
+class CannedReplyUpdate(ChangeBody):
+    """Changes to a canned reply (only the fields sent are applied)."""
 
     title: str | None = Field(None, min_length=1, max_length=120)
     text: str | None = Field(None, min_length=1, max_length=MAX_TEXT)
@@ -60,3 +61,6 @@ class CannedReplyRead(BaseModel):
     title: str
     text: str
     language: str
+
+
+readback.guard(CannedReply, CannedReplyRead)

@@ -24,6 +24,7 @@ from crm_bridge.db import DbSession
 from crm_bridge.escalation import lifecycle, roster
 from crm_bridge.escalation.queue import emit_queue, queue_items
 from crm_bridge.realtime.events import emit_message, message_object
+from crm_bridge.shapes import PathId
 from crm_bridge.users import service as users
 from crm_bridge.users.auth import Principal, forget_account, require_role
 from crm_bridge.users.models import Role, User
@@ -182,7 +183,7 @@ def _canned(session: DbSession, reply_id: int) -> CannedReply:
 
 
 @router.get("/canned-replies/{reply_id}", response_model=CannedReplyRead)
-def get_canned(reply_id: int, _: Agent, session: DbSession) -> CannedReply:
+def get_canned(reply_id: PathId, _: Agent, session: DbSession) -> CannedReply:
     """One canned reply."""
     return _canned(session, reply_id)
 
@@ -198,17 +199,17 @@ def create_canned(body: CannedReplyIn, _: Admin, session: DbSession) -> CannedRe
 
 @router.patch("/canned-replies/{reply_id}", response_model=CannedReplyRead)
 @router.put("/canned-replies/{reply_id}", response_model=CannedReplyRead)
-def update_canned(reply_id: int, body: CannedReplyUpdate, _: Admin, session: DbSession) -> CannedReply:
+def update_canned(reply_id: PathId, body: CannedReplyUpdate, _: Admin, session: DbSession) -> CannedReply:
     """Change a canned reply (admins)."""
     reply = _canned(session, reply_id)
-    for key, value in body.model_dump(exclude_unset=True, exclude_none=True).items():
+    for key, value in body.model_dump(exclude_unset=True).items():
         setattr(reply, key, value)
     session.commit()
     return reply
 
 
 @router.delete("/canned-replies/{reply_id}", status_code=204)
-def delete_canned(reply_id: int, _: Admin, session: DbSession) -> Response:
+def delete_canned(reply_id: PathId, _: Admin, session: DbSession) -> Response:
     """Remove a canned reply (admins)."""
     session.delete(_canned(session, reply_id))
     session.commit()

@@ -16,6 +16,7 @@ from crm_bridge.conversations import service as conversations
 from crm_bridge.conversations.models import Conversation
 from crm_bridge.db import DbSession
 from crm_bridge.realtime.events import message_object
+from crm_bridge.shapes import AfterId
 from kefu_core.errors import NotFound
 from kefu_core.settings import get_settings
 
@@ -52,7 +53,7 @@ def messages(
     session: DbSession,
     _: ChannelKey,
     user_id: Annotated[str, Query(min_length=1, max_length=200)],
-    after: Annotated[int, Query(ge=0)] = 0,
+    after: AfterId = 0,
 ) -> dict[str, Any]:
     """What was said in the customer's conversation after message `after` (agent messages included)."""
     conversation = session.get(Conversation, conversation_id)

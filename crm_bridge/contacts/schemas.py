@@ -8,7 +8,9 @@ from typing import Any, Literal
 import phonenumbers
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator
 
-from crm_bridge.contacts.models import Tier
+from crm_bridge import readback
+from crm_bridge.contacts.models import Contact, Tier
+from crm_bridge.shapes import MAX_ID, ChangeBody
 
 DEFAULT_REGION = "CN"  # a number without a country code is read as Chinese (the shop's home market)
 
@@ -66,8 +68,10 @@ class ContactCreate(_ContactFields):
     )
 
 
-class ContactUpdate(_ContactFields):
-    """Changes (only the fields sent are applied)."""
+class ContactUpdate(ChangeBody, _ContactFields):
+    """Changes (only the fields sent are applied; null clears name, email, phone or preferred_language)."""
+
+    clearable = frozenset({"name", "email", "phone", "preferred_language"})
 
 
 class IdentityRead(BaseModel):
@@ -104,4 +108,7 @@ class MergeRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"source_id": 42}]})
 
-    source_id: int = Field(ge=1, description="the contact that is folded into the one in the path")
+    source_id: int = Field(ge=1, le=MAX_ID, description="the contact that is folded into the one in the path")
+
+
+readback.guard(Contact, ContactRead)

@@ -23,6 +23,7 @@ from crm_bridge.contacts.schemas import (
 from crm_bridge.db import DbSession
 from crm_bridge.pagination import Page, PageParams, page_params, paginate
 from crm_bridge.reads import read_json
+from crm_bridge.shapes import PathId
 from crm_bridge.users.auth import Principal, require_role
 from crm_bridge.users.models import Role
 from kefu_core.errors import Invalid
@@ -72,13 +73,13 @@ def create_contact(body: ContactCreate, _: Agent, session: DbSession) -> Contact
 
 
 @router.get("/{contact_id}", response_model=ContactRead)
-async def get_contact(contact_id: int, _: Agent) -> Response:
+async def get_contact(contact_id: PathId, _: Agent) -> Response:
     """One contact with its channel identities."""
     return await read_json(_CONTACT, lambda session: service.get_or_raise(session, contact_id))
 
 
 @router.patch("/{contact_id}", response_model=ContactRead)
-def update_contact(contact_id: int, body: ContactUpdate, _: Agent, session: DbSession) -> Contact:
+def update_contact(contact_id: PathId, body: ContactUpdate, _: Agent, session: DbSession) -> Contact:
     """Change fields (only those sent)."""
     contact = service.update_fields(
         session,
@@ -91,7 +92,7 @@ def update_contact(contact_id: int, body: ContactUpdate, _: Agent, session: DbSe
 
 
 @router.delete("/{contact_id}", response_model=ContactRead)
-def erase_contact(contact_id: int, _: Admin, session: DbSession) -> Contact:
+def erase_contact(contact_id: PathId, _: Admin, session: DbSession) -> Contact:
     """Erase personal data (PIPL / GDPR): fields and message texts anonymised; tickets and figures kept."""
     contact = service.erase(session, service.get_or_raise(session, contact_id))
     session.commit()

@@ -12,6 +12,7 @@ from crm_bridge.conversations.models import Conversation, ConversationStatus
 from crm_bridge.conversations.schemas import ConversationDetail, ConversationRead
 from crm_bridge.db import DbSession
 from crm_bridge.pagination import Page, PageParams, page_params, paginate
+from crm_bridge.shapes import QueryId
 from crm_bridge.users.auth import Principal, require_role
 from crm_bridge.users.models import Role
 
@@ -25,8 +26,8 @@ def list_conversations(
     session: DbSession,
     page: Annotated[PageParams, Depends(page_params)],
     status: ConversationStatus | None = None,
-    contact_id: Annotated[int | None, Query(ge=1)] = None,
-    assignee_id: Annotated[int | None, Query(ge=1)] = None,
+    contact_id: QueryId = None,
+    assignee_id: QueryId = None,
     channel: Annotated[str | None, Query(max_length=32)] = None,
     started_from: datetime | None = None,
     started_to: datetime | None = None,

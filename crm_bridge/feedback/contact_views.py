@@ -15,6 +15,7 @@ from crm_bridge.contacts.models import Contact
 from crm_bridge.contacts.schemas import ContactRead, MergeRequest
 from crm_bridge.db import DbSession
 from crm_bridge.feedback import flows
+from crm_bridge.shapes import PathId
 from crm_bridge.users.auth import Principal, require_role
 from crm_bridge.users.models import Role
 
@@ -24,7 +25,7 @@ Admin = Annotated[Principal, require_role(Role.admin)]
 
 
 @router.post("/{contact_id}/merge", response_model=ContactRead)
-def merge_contact(contact_id: int, body: MergeRequest, _: Agent, session: DbSession) -> Contact:
+def merge_contact(contact_id: PathId, body: MergeRequest, _: Agent, session: DbSession) -> Contact:
     """Fold another contact into this one: identities, conversations, tickets and feedback move."""
     target = contacts.get_or_raise(session, contact_id)
     source = contacts.get_or_raise(session, body.source_id)
@@ -34,6 +35,6 @@ def merge_contact(contact_id: int, body: MergeRequest, _: Agent, session: DbSess
 
 
 @router.get("/{contact_id}/export")
-def export_contact(contact_id: int, _: Admin, session: DbSession) -> dict[str, Any]:
+def export_contact(contact_id: PathId, _: Admin, session: DbSession) -> dict[str, Any]:
     """Everything held about a contact, as JSON (data-access requests)."""
     return flows.export_contact(session, contacts.get_or_raise(session, contact_id))

@@ -6,6 +6,10 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from crm_bridge import readback
+from crm_bridge.feedback.models import Feedback
+from crm_bridge.shapes import MAX_ID
+
 
 class FeedbackCreate(BaseModel):
     """A rating."""
@@ -22,8 +26,8 @@ class FeedbackCreate(BaseModel):
     comment: str | None = Field(None, max_length=5000)
     conversation_id: str | None = Field(None, min_length=1, max_length=32)
     ticket_number: str | None = Field(None, min_length=1, max_length=20)
-    contact_id: int | None = Field(None, ge=1)
-    agent_id: int | None = Field(None, ge=1)
+    contact_id: int | None = Field(None, ge=1, le=MAX_ID)
+    agent_id: int | None = Field(None, ge=1, le=MAX_ID)
 
 
 class FeedbackRead(BaseModel):
@@ -50,3 +54,6 @@ class FeedbackSummary(BaseModel):
     csat_satisfied_share: float | None = Field(description="share of ratings that are 4 or 5, 0-1")
     nps: float | None = Field(description="% promoters (9-10) minus % detractors (0-6), -100 to 100")
     nps_responses: int
+
+
+readback.guard(Feedback, FeedbackRead)

@@ -5,12 +5,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends
 
 from crm_bridge.db import DbSession
 from crm_bridge.feedback import contact_views, crm, service
 from crm_bridge.feedback.schemas import FeedbackCreate, FeedbackRead, FeedbackSummary
 from crm_bridge.pagination import Page, PageParams, page_params, paginate
+from crm_bridge.shapes import QueryId
 from crm_bridge.users.auth import Principal, require_role
 from crm_bridge.users.models import Role
 
@@ -21,8 +22,8 @@ Agent = Annotated[Principal, require_role(Role.agent, allow_service=True)]
 def _filters(
     created_from: datetime | None = None,
     created_to: datetime | None = None,
-    agent_id: Annotated[int | None, Query(ge=1)] = None,
-    contact_id: Annotated[int | None, Query(ge=1)] = None,
+    agent_id: QueryId = None,
+    contact_id: QueryId = None,
 ) -> service.FeedbackFilters:
     return service.FeedbackFilters(created_from, created_to, agent_id, contact_id)
 

@@ -8,7 +8,9 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response,
 from sqlalchemy import select
 
 from crm_bridge.db import DbSession
+from crm_bridge.kb.schemas import FaqUpdate
 from crm_bridge.pagination import Page, PageParams, page_params, paginate
+from crm_bridge.shapes import PathId
 from crm_bridge.users.auth import Principal, require_role
 from crm_bridge.users.models import Role
 from kefu_core.errors import Invalid
@@ -20,7 +22,6 @@ from knowledge_base.schemas import (
     AddVariant,
     FaqCreate,
     FaqRead,
-    FaqUpdate,
     ImportReport,
     NewEntryFromQuestion,
     RevisionRead,
@@ -182,7 +183,7 @@ def list_unanswered(
 
 @router.post("/unanswered/{item_id}/add-variant", response_model=FaqRead)
 def unanswered_add_variant(
-    item_id: int, body: AddVariant, principal: Admin, session: DbSession, retriever: Retriever
+    item_id: PathId, body: AddVariant, principal: Admin, session: DbSession, retriever: Retriever
 ) -> dict[str, Any]:
     """Add the question as a variant of an entry."""
     entry = unanswered.add_as_variant(
@@ -195,7 +196,7 @@ def unanswered_add_variant(
 
 @router.post("/unanswered/{item_id}/new-entry", response_model=FaqRead, status_code=201)
 def unanswered_new_entry(
-    item_id: int, body: NewEntryFromQuestion, principal: Admin, session: DbSession, retriever: Retriever
+    item_id: PathId, body: NewEntryFromQuestion, principal: Admin, session: DbSession, retriever: Retriever
 ) -> dict[str, Any]:
     """Start a new entry from the question (a draft unless `status` says otherwise)."""
     entry = unanswered.start_entry(

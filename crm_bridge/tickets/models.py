@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import JSON, Enum, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from crm_bridge.shapes import MAX_ID
 from kefu_core.db import Base, UTCDateTime, utcnow
 
 NUMBER = re.compile(r"^T-(\d{6,})$")
@@ -51,9 +52,12 @@ def format_number(ticket_id: int) -> str:
 
 
 def parse_number(number: str) -> int | None:
-    """The ticket id inside a number like T-000123, or None when it is not one."""
+    """The ticket id inside a number like T-000123, or None when it is not one (or too big for an id)."""
     match = NUMBER.match(number.strip().upper())
-    return int(match.group(1)) if match else None
+    digits = match.group(1) if match else ""
+    if not digits or len(digits) > len(str(MAX_ID)) or int(digits) > MAX_ID:
+        return None
+    return int(digits)
 
 
 class Ticket(Base):

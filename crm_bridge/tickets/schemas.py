@@ -7,7 +7,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from crm_bridge.tickets.models import EventKind, Priority, TicketStatus
+from crm_bridge import readback
+from crm_bridge.shapes import MAX_ID, ChangeBody
+from crm_bridge.tickets.models import EventKind, Priority, Ticket, TicketEvent, TicketStatus
 
 
 class TicketCreate(BaseModel):
@@ -30,9 +32,9 @@ class TicketCreate(BaseModel):
     subject: str = Field(min_length=1, max_length=300)
     description: str = Field("", max_length=20_000)
     priority: Priority = Priority.normal
-    contact_id: int | None = Field(None, ge=1)
+    contact_id: int | None = Field(None, ge=1, le=MAX_ID)
     conversation_id: str | None = Field(None, min_length=1, max_length=32)
-    assignee_id: int | None = Field(None, ge=1)
+    assignee_id: int | None = Field(None, ge=1, le=MAX_ID)
 
     @field_validator("subject")
     @classmethod
@@ -42,14 +44,16 @@ class TicketCreate(BaseModel):
         return value.strip()
 
 
-class TicketUpdate(BaseModel):
-    """Changes to a ticket: any of status, priority, assignee (only the fields sent are applied)."""
+class TicketUpdate(ChangeBody):
+    """Changes to a ticket: any of status, priority, assignee (only the fields sent are applied; null
+    assignee_id unassigns)."""
 
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"status": "open"}]})
+    clearable = frozenset({"assignee_id"})
 
     status: TicketStatus | None = None
     priority: Priority | None = None
-    assignee_id: int | None = Field(None, ge=1)
+    assignee_id: int | None = Field(None, ge=1, le=MAX_ID)
     subject: str | None = Field(None, min_length=1, max_length=300)
 
 
@@ -113,3 +117,7 @@ class TicketDetail(TicketRead):
     """A ticket with its timeline."""
 
     events: list[TicketEventRead]
+
+
+readback.guard(Ticket, TicketRead)
+readback.guard(TicketEvent, TicketEventRead)

@@ -5,10 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Query, Response
+from fastapi import APIRouter, Depends, Header, Response
 
 from crm_bridge.db import DbSession
 from crm_bridge.pagination import Page, PageParams, page_params, paginate
+from crm_bridge.shapes import QueryId
 from crm_bridge.tickets import crm, service
 from crm_bridge.tickets.models import EventKind, Priority, TicketStatus
 from crm_bridge.tickets.schemas import (
@@ -37,8 +38,8 @@ def list_tickets(
     page: Annotated[PageParams, Depends(page_params)],
     status: TicketStatus | None = None,
     priority: Priority | None = None,
-    assignee_id: Annotated[int | None, Query(ge=1)] = None,
-    contact_id: Annotated[int | None, Query(ge=1)] = None,
+    assignee_id: QueryId = None,
+    contact_id: QueryId = None,
     created_from: datetime | None = None,
     created_to: datetime | None = None,
 ) -> dict[str, Any]:

@@ -7,7 +7,9 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from crm_bridge.users.models import Role
+from crm_bridge import readback
+from crm_bridge.shapes import ChangeBody
+from crm_bridge.users.models import Role, User
 
 Language = Literal["en", "zh"]
 
@@ -61,10 +63,10 @@ class UserCreate(BaseModel):
     max_concurrent_chats: int = Field(3, ge=1, le=50)
 
 
-class UserUpdate(BaseModel):
-    """Changes to a user (only the fields sent are applied)."""
+class UserUpdate(ChangeBody):
+    """Changes to a user (only the fields sent are applied; null clears display_name)."""
 
-    model_config = ConfigDict(extra="forbid")
+    clearable = frozenset({"display_name"})
 
     password: str | None = Field(None, min_length=8, max_length=256)
     role: Role | None = None
@@ -72,3 +74,6 @@ class UserUpdate(BaseModel):
     languages: list[Language] | None = Field(None, min_length=1)
     max_concurrent_chats: int | None = Field(None, ge=1, le=50)
     active: bool | None = None
+
+
+readback.guard(User, UserRead)

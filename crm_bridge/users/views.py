@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from crm_bridge.db import DbSession
 from crm_bridge.pagination import Page, PageParams, page_params, paginate
+from crm_bridge.shapes import PathId
 from crm_bridge.users import service
 from crm_bridge.users.auth import (
     SESSION_COOKIE,
@@ -80,13 +81,13 @@ def create_user(body: UserCreate, _: AdminOnly, session: DbSession) -> User:
 
 
 @router.get("/users/{user_id}", response_model=UserRead)
-def get_user(user_id: int, _: AdminOnly, session: DbSession) -> User:
+def get_user(user_id: PathId, _: AdminOnly, session: DbSession) -> User:
     """One account (admin)."""
     return service.get_or_raise(session, user_id)
 
 
 @router.patch("/users/{user_id}", response_model=UserRead)
-def update_user(user_id: int, body: UserUpdate, _: AdminOnly, session: DbSession) -> User:
+def update_user(user_id: PathId, body: UserUpdate, _: AdminOnly, session: DbSession) -> User:
     """Change role, languages, limits, password or deactivate (admin)."""
     user = service.update(
         session, user=service.get_or_raise(session, user_id), changes=body.model_dump(exclude_unset=True)

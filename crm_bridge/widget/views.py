@@ -7,7 +7,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response, status
+from fastapi import APIRouter, Depends, HTTPException, Request, Response, status
 from fastapi.responses import HTMLResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from fastapi.templating import Jinja2Templates
@@ -19,6 +19,7 @@ from crm_bridge.conversations import service as conversations
 from crm_bridge.db import DbSession
 from crm_bridge.ratelimit import SlidingWindow
 from crm_bridge.realtime.events import message_object
+from crm_bridge.shapes import AfterId
 from crm_bridge.widget import sessions
 from crm_bridge.widget.models import WidgetSession
 
@@ -75,7 +76,7 @@ def start_session(body: SessionRequest, session: DbSession, request: Request) ->
 def history(
     session: DbSession,
     widget: Annotated[WidgetSession, Depends(widget_session)],
-    after: Annotated[int, Query(ge=0)] = 0,
+    after: AfterId = 0,
 ) -> dict[str, Any]:
     """The widget's own conversation: status and messages after `after`."""
     conversation = sessions.latest_conversation(session, widget.contact_id)
