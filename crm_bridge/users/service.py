@@ -80,8 +80,12 @@ def authenticate(session: Session, *, username: str, password: str) -> User | No
     return user
 
 
-def update(session: Session, *, user: User, changes: dict[str, Any]) -> User:
-    """Apply `changes` (already validated) to `user`."""
+def update(session: Session, *, user: User, changes: dict[str, Any], actor_id: int | None = None) -> User:
+    """Apply `changes` (already validated) to `user`; an admin (`actor_id`) may not lock themselves out."""
+    if actor_id == user.id and (
+        changes.get("active") is False or ("role" in changes and changes["role"] != Role.admin)
+    ):
+        raise Conflict("you cannot deactivate or demote your own account; another admin can")
     for key, value in changes.items():
         if key == "password":
             user.password_hash = hash_password(value)

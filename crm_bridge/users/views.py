@@ -87,10 +87,13 @@ def get_user(user_id: PathId, _: AdminOnly, session: DbSession) -> User:
 
 
 @router.patch("/users/{user_id}", response_model=UserRead)
-def update_user(user_id: PathId, body: UserUpdate, _: AdminOnly, session: DbSession) -> User:
-    """Change role, languages, limits, password or deactivate (admin)."""
+def update_user(user_id: PathId, body: UserUpdate, principal: AdminOnly, session: DbSession) -> User:
+    """Change role, languages, limits, password or deactivate (admin; not one's own role or account: 409)."""
     user = service.update(
-        session, user=service.get_or_raise(session, user_id), changes=body.model_dump(exclude_unset=True)
+        session,
+        user=service.get_or_raise(session, user_id),
+        changes=body.model_dump(exclude_unset=True),
+        actor_id=principal.user_id,
     )
     session.commit()
     forget_account(user_id)

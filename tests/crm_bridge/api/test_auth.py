@@ -172,3 +172,22 @@ def test_service_token_is_not_a_user(client: TestClient) -> None:
 
     fresh = TestClient(client.app)
     assert fresh.get("/api/v1/users", headers={"Authorization": f"Bearer {SERVICE_TOKEN}"}).status_code == 403
+
+
+def test_an_admin_cannot_lock_themselves_out(client: TestClient, session: Session) -> None:
+    name = _make_user(session, Role.admin)
+    me = TestClient(client.app)
+    me.headers["Authorization"] = f"Bearer {_login(client, name)}"
+    own = service.get_by_username(session, name)
+    assert own is not None
+    for change in ({"active": False}, {"role": "agent"}):
+        refused = me.patch(f"/api/v1/users/{own.id}", json=change)
+        assert refused.status_code == 409, refused.text
+        assert refused.json()["error"]["code"] == "conflict"
+    after = me.get("/api/v1/auth/me")
+    assert after.status_code == 200 and after.json()["role"] == "admin"
+    # Other changes to one's own account, and another admin demoting this one, still work.
+    assert me.patch(f"/api/v1/users/{own.id}", json={"display_name": "Me"}).status_code == 200
+    other = TestClient(client.app)
+    other.headers["Authorization"] = f"Bearer {_login(client, _make_user(session, Role.admin))}"
+    assert other.patch(f"/api/v1/users/{own.id}", json={"role": "agent"}).json()["role"] == "agent"
