@@ -97,14 +97,16 @@ def test_live_chat_with_a_rest_customer(
     page.check("#online-toggle")
     expect(page.locator("#online-label")).to_have_text("Online")
     # A neutral question: a very negative message would escalate on its own (reason negative_sentiment).
-    conversation_id, user_id = _queued_conversation(server, service_api, f"Where is my parcel? {XSS}")
+    # The markup's words ("error", "alert") pull the score down; the greeting and "please" keep it neutral.
+    question = f"Hi, where is my parcel please? {XSS}"
+    conversation_id, user_id = _queued_conversation(server, service_api, question)
 
     item = page.locator(f"#queue-list li[data-conversation-id='{conversation_id}']")
     expect(item).to_be_visible()  # pushed over the agent WebSocket
     expect(item.locator(".wait")).to_contain_text("waiting")
     item.locator("button.accept").click()
     expect(page.locator("#chat")).to_be_visible()
-    expect(page.locator("#transcript .msg-customer .text").first).to_have_text(f"Where is my parcel? {XSS}")
+    expect(page.locator("#transcript .msg-customer .text").first).to_have_text(question)
     expect(page.locator("#summary")).to_contain_text("customer_request")
     expect(page.locator("#sla-timer")).to_contain_text("First response due")
     expect(page.locator(f"#my-chats li[data-conversation-id='{conversation_id}']")).to_be_visible()
