@@ -8,40 +8,23 @@ import secrets
 import shutil
 import subprocess
 import time
-import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import httpx
-from sqlalchemy import create_engine, insert, text
+from sqlalchemy import insert, text
 from sqlalchemy.orm import Session
 
 from crm_bridge.contacts.models import Contact
 from crm_bridge.users import service as users
 from crm_bridge.users.models import Role
-from kefu.benchlib import machine, now_iso, write_doc_section, yes_no
+from kefu.benchlib import machine, now_iso, postgres_database, write_doc_section, yes_no
 from kefu.bootstrap import prepare_database
 from kefu.stack import VENV_BIN, Service, free_port
 from kefu_core.db import make_engine, utcnow
 
 PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 CLIENTS = 10
-
-
-@contextmanager
-def _postgres_db() -> Iterator[str]:
-    name = f"kefu_bench_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield PG_ADMIN.rsplit("/", 1)[0] + "/" + name
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 def _load_contacts(url: str, n: int) -> float:
@@ -171,7 +154,7 @@ def run(out: Path, contacts: int = 100_000, seconds: int = 10, workers: int = 2)
     backends = {
         "sqlite": _one_backend("sqlite", f"sqlite:///{var / 'kefu.db'}", var, contacts, seconds, workers)
     }
-    with _postgres_db() as url:
+    with postgres_database(PG_ADMIN) as url:
         backends["postgresql"] = _one_backend("postgresql", url, var, contacts, seconds, workers)
     pg = backends["postgresql"]
     met = {

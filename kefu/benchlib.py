@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import os
 import platform
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -95,3 +97,22 @@ def fresh_stack(out: Path, name: str, model: Path, env: dict[str, str] | None = 
         var=var,
         env={"DATABASE_URL": url, "KEFU_VAR_DIR": str(var), **(env or {})},
     )
+
+
+@contextmanager
+def postgres_database(admin_url: str, prefix: str = "kefu_bench") -> Iterator[str]:
+    """The URL of a new, empty PostgreSQL database on `admin_url`'s server, dropped afterwards."""
+    import uuid
+
+    from sqlalchemy import create_engine, text
+
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield f"{admin_url.rsplit('/', 1)[0]}/{name}"
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()

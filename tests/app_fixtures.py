@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 from fastapi.testclient import TestClient
@@ -20,20 +21,27 @@ from tests.helpers import kefu_env
 SERVICE_TOKEN = "test-service-token-0123456789abcdef"
 
 
-@pytest.fixture(scope="session")
-def client(db_url: str) -> Iterator[TestClient]:
-    """A client for an app whose Rasa URL points at a closed port."""
+@contextmanager
+def app_client(db_url: str, service_token: str = SERVICE_TOKEN) -> Iterator[TestClient]:
+    """A client for an app on `db_url` whose Rasa URL points at a closed port."""
     closed = f"http://127.0.0.1:{free_port()}"
     with (
         kefu_env(
             DATABASE_URL=db_url,
             RASA_URL=closed,
             ACTION_SERVER_URL=closed,
-            KEFU_SERVICE_TOKEN=SERVICE_TOKEN,
+            KEFU_SERVICE_TOKEN=service_token,
             KEFU_RASA_TIMEOUT="2",
         ),
         TestClient(create_app()) as test_client,
     ):
+        yield test_client
+
+
+@pytest.fixture(scope="session")
+def client(db_url: str) -> Iterator[TestClient]:
+    """A client for an app whose Rasa URL points at a closed port."""
+    with app_client(db_url) as test_client:
         yield test_client
 
 

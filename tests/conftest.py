@@ -4,16 +4,14 @@ from __future__ import annotations
 
 import os
 import tempfile
-import uuid
 from collections.abc import Iterator
 
 import pytest
-from sqlalchemy import create_engine, text
 from sqlalchemy.orm import Session
 
 from kefu.bootstrap import prepare_database
 from kefu_core.db import make_engine
-from tests.helpers import sqlite_url
+from tests.helpers import postgres_database, sqlite_url
 
 # What `make test-fast` leaves out (-m "not slow and not postgres"): tests that start Rasa, crm_bridge
 # workers or a browser, train a model, fuzz the whole API or run the CLI more than once (test ids' prefixes).
@@ -46,25 +44,12 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 pytest_plugins = ["tests.app_fixtures"]
 
-PG_ADMIN_URL = os.environ.get(
-    "KEFU_TEST_PG_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
-)
-
 
 @pytest.fixture(scope="session")
 def postgres_url() -> Iterator[str]:
     """A new, empty PostgreSQL database for this test run, dropped afterwards."""
-    name = f"kefu_test_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    base = PG_ADMIN_URL.rsplit("/", 1)[0]
-    try:
-        yield f"{base}/{name}"
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with postgres_database() as url:
+        yield url
 
 
 @pytest.fixture(scope="session", params=["sqlite", "postgres"])

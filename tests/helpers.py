@@ -10,6 +10,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
+from kefu import benchlib
 from kefu_core import db
 from kefu_core import settings as config
 
@@ -65,3 +66,13 @@ def run_async(coroutine: Coroutine[Any, Any, T]) -> T:
     if "error" in result:
         raise result["error"]
     return result["value"]  # type: ignore[no-any-return]
+
+
+PG_ADMIN_URL = os.environ.get(
+    "KEFU_TEST_PG_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+)
+
+
+def postgres_database() -> Any:
+    """The URL of a new, empty PostgreSQL database (a context manager), dropped afterwards."""
+    return benchlib.postgres_database(PG_ADMIN_URL, prefix="kefu_test")

@@ -22,15 +22,13 @@ from schemathesis.engine import Status, events, from_schema
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
-from crm_bridge.app import create_app
 from crm_bridge.users import service as users
 from crm_bridge.users.auth import forget_account
 from crm_bridge.users.models import Role, User
 from kefu.bootstrap import prepare_database
-from kefu.stack import free_port
 from kefu_core.db import make_engine
+from tests.app_fixtures import app_client
 from tests.crm_bridge.databases import fresh_database
-from tests.helpers import kefu_env
 
 SEED = 25
 # Fuzzing examples per operation (the coverage phase's cases do not depend on it): enough that every
@@ -59,18 +57,8 @@ class Admin:
 
 @pytest.fixture(scope="module")
 def fuzz_client(db_url: str) -> Iterator[TestClient]:
-    """The app on that database, Rasa pointing at a closed port (as in tests/app_fixtures.py)."""
-    closed = f"http://127.0.0.1:{free_port()}"
-    with (
-        kefu_env(
-            DATABASE_URL=db_url,
-            RASA_URL=closed,
-            ACTION_SERVER_URL=closed,
-            KEFU_SERVICE_TOKEN="fuzz-service-token-0123456789abcdef",
-            KEFU_RASA_TIMEOUT="2",
-        ),
-        TestClient(create_app()) as client,
-    ):
+    """The app on that database, Rasa pointing at a closed port."""
+    with app_client(db_url, "fuzz-service-token-0123456789abcdef") as client:
         yield client
 
 
