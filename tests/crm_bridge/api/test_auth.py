@@ -176,8 +176,8 @@ def test_service_token_is_not_a_user(client: TestClient) -> None:
 
 def test_an_admin_cannot_lock_themselves_out(client: TestClient, session: Session) -> None:
     name = _make_user(session, Role.admin)
-    me = TestClient(client.app)
-    me.headers["Authorization"] = f"Bearer {_login(client, name)}"
+    me = TestClient(client.app)  # logins on their own clients: the shared one must keep no session cookie
+    me.headers["Authorization"] = f"Bearer {_login(me, name)}"
     own = service.get_by_username(session, name)
     assert own is not None
     for change in ({"active": False}, {"role": "agent"}):
@@ -189,5 +189,6 @@ def test_an_admin_cannot_lock_themselves_out(client: TestClient, session: Sessio
     # Other changes to one's own account, and another admin demoting this one, still work.
     assert me.patch(f"/api/v1/users/{own.id}", json={"display_name": "Me"}).status_code == 200
     other = TestClient(client.app)
-    other.headers["Authorization"] = f"Bearer {_login(client, _make_user(session, Role.admin))}"
+    other.headers["Authorization"] = f"Bearer {_login(other, _make_user(session, Role.admin))}"
     assert other.patch(f"/api/v1/users/{own.id}", json={"role": "agent"}).json()["role"] == "agent"
+    assert client.get("/api/v1/auth/me").status_code == 401
