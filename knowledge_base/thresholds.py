@@ -49,10 +49,19 @@ def with_own_encoders(thresholds: dict[str, Thresholds], languages: Iterable[str
 
 
 def with_open_quantile(thresholds: dict[str, Thresholds], quantile: float) -> dict[str, Thresholds]:
-    """`thresholds` with every language's `open_quantile` set to `quantile` (`thresholds` itself at 0)."""
+    """`thresholds` with every language's `open_quantile` set to `quantile` and its answer cut-off lowered to
+    its clarify cut-off (`thresholds` itself at 0).
+
+    With abstention on, the entry's own evidence guards against unknown questions, so a low score no longer
+    means "ask which": `clarify` is left for close calls (the margin). Measured on development sets only:
+    docs/decisions/0014-answer-when-calibrated.md.
+    """
     if not quantile:
         return thresholds
-    return {lang: replace(th, open_quantile=quantile) for lang, th in thresholds.items()}
+    return {
+        lang: replace(th, open_quantile=quantile, answer=min(th.answer, th.clarify))
+        for lang, th in thresholds.items()
+    }
 
 
 def for_language(thresholds: dict[str, Thresholds], language: str) -> Thresholds:

@@ -22,7 +22,7 @@ from knowledge_base.evaluate import (
     load_queries,
     threshold_sweep,
 )
-from knowledge_base.retriever import Thresholds
+from knowledge_base.retriever import DEFAULT_THRESHOLDS, Thresholds
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 KB_ROWS = [
@@ -222,7 +222,9 @@ def test_cli_eval_writes_json_and_png(
     svg = ElementTree.parse(png.with_suffix(".svg")).getroot()
     assert svg.tag == "{http://www.w3.org/2000/svg}svg"
     svg_text = " ".join(svg.itertext())  # the SVG keeps its texts as text
-    assert "q.jsonl vs kb.jsonl (4 queries)" in svg_text and "threshold 0.50" in svg_text
+    threshold = report["answer_thresholds"]["en"]  # the clarify cut-off: abstention is on by default
+    assert threshold == DEFAULT_THRESHOLDS["en"].clarify
+    assert "q.jsonl vs kb.jsonl (4 queries)" in svg_text and f"threshold {threshold:.2f}" in svg_text
     err = capsys.readouterr().err
     assert "top-1" in err and f"plot: {png}, {png.with_suffix('.svg')}" in err
 

@@ -88,9 +88,23 @@ def test_a_loose_near_domain_match_is_refused_and_an_own_variant_still_answered(
     own = on.search("how long does delivery take now", language="en")
     assert own.decision == "answer" and own.results[0].faq_id == "ship"
     assert on.search("How do I reset my password?", language="en").decision == "answer"
-    # Only `none`s are added: what today refuses stays refused.
+    # What today refuses stays refused; a clarify may become an answer (the cut-off is lower) or none.
     for (was, _), (now, _) in zip(_outcomes(today), _outcomes(on), strict=True):
-        assert now == was or now == "none"
+        assert now == was or now == "none" or (was, now) == ("clarify", "answer")
+
+
+def test_with_abstention_on_a_low_but_clear_leader_is_answered_and_a_close_call_still_clarified() -> None:
+    on = with_open_quantile(DEFAULT_THRESHOLDS, 0.10)
+    for lang, th in on.items():
+        assert th.answer == th.clarify == DEFAULT_THRESHOLDS[lang].clarify
+        assert th.margin == DEFAULT_THRESHOLDS[lang].margin
+    en, today = on["en"], DEFAULT_THRESHOLDS["en"]
+    low_but_clear = [today.answer - 0.05, today.answer - 0.25]
+    assert decide(low_but_clear, today) == "clarify"
+    assert decide(low_but_clear, en) == "answer"
+    close_call = [today.answer - 0.05, today.answer - 0.05 - en.margin / 2]
+    assert decide(close_call, en) == "clarify"
+    assert decide([en.clarify - 0.01, 0.0], en) == "none"
 
 
 def test_every_entry_is_cross_fitted_once_per_variant_and_the_question_never_held_out() -> None:

@@ -92,6 +92,8 @@ def _training_texts() -> dict[str, str]:
             add(text, path)
     jsonl = [*sorted((ROOT / "sentiment" / "data").glob("*.jsonl"))]
     jsonl.append(ROOT / "knowledge_base" / "testsets" / "zh_paraphrases.jsonl")
+    # The development questions the answer cut-offs were checked on count as tuning data.
+    jsonl += sorted((ROOT / "knowledge_base" / "devsets").glob("*.jsonl"))
     for path in jsonl:
         for line in path.read_text(encoding="utf-8").splitlines():
             if line.strip():
@@ -114,6 +116,8 @@ def test_training_sources_are_found() -> None:
     assert sum(n for s, n in sources.items() if s.startswith("sentiment/data/")) > 1000
     assert sources["knowledge_base/seed/demo_faqs.jsonl"] > 500
     assert sources["knowledge_base/testsets/zh_paraphrases.jsonl"] > 300
+    assert sources["knowledge_base/devsets/customer_questions_en.jsonl"] >= 60
+    assert sources["knowledge_base/devsets/customer_questions_zh.jsonl"] >= 60
 
 
 @pytest.mark.parametrize("language", LANGUAGES)
