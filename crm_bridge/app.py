@@ -34,6 +34,7 @@ from crm_bridge.users.views import router as users_router
 from crm_bridge.widget.views import WidgetCorsMiddleware
 from crm_bridge.widget.views import router as widget_router
 from crm_bridge.widget.ws import router as widget_ws_router
+from crm_bridge.worker import start_in_app as start_job_workers
 from kefu_core.db import get_sessionmaker
 from kefu_core.settings import get_settings
 from knowledge_base.runtime import build_retriever
@@ -71,7 +72,11 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     await app.state.bus.start()
     realtime.attach(app.state.bus)
     app.state.presence_tasks = set()  # agent sockets' delayed "gone away" checks (agent/ws.py)
+    # The job queue (SQLite under var/ or Redis) and, unless KEFU_JOBS_APP_WORKERS=0, its worker threads.
+    jobs = start_job_workers(settings)
     yield
+    if jobs is not None:
+        jobs.stop(graceful=True)
     for task in list(app.state.presence_tasks):
         task.cancel()
     # Other apps in this process (tests start more than one) keep publishing to their own bus.

@@ -5,8 +5,10 @@ from crm_bridge.contacts import models as contacts_models
 from crm_bridge.conversations import models as conversations_models
 from crm_bridge.escalation import models as escalation_models
 from crm_bridge.feedback import models as feedback_models
+from crm_bridge.jobs import models as jobs_models
 from crm_bridge.outbox import models as outbox_models
 from crm_bridge.tickets import models as tickets_models
+from crm_bridge.turns import models as turns_models
 from crm_bridge.users import models as users_models
 from crm_bridge.widget import models as widget_models
 from kefu_core.db import Base
@@ -19,9 +21,11 @@ __all__ = [
     "conversations_models",
     "escalation_models",
     "feedback_models",
+    "jobs_models",
     "kb_models",
     "outbox_models",
     "tickets_models",
+    "turns_models",
     "users_models",
     "widget_models",
 ]

@@ -177,6 +177,42 @@ class Settings(BaseSettings):
         ge=5,
         validation_alias=AliasChoices("KEFU_WIDGET_TOKEN_TTL_MINUTES", "widget_token_ttl_minutes"),
     )
+    # The job queue (huey; docs/decisions/0013-job-queue.md).
+    jobs_backend: Literal["sqlite", "redis"] = Field(
+        "sqlite",
+        validation_alias=AliasChoices("KEFU_JOBS_BACKEND", "jobs_backend"),
+        description="sqlite: a file under var/, nothing to run; redis: shared by workers on several machines",
+    )
+    jobs_sqlite_path: str = Field(
+        "",
+        validation_alias=AliasChoices("KEFU_JOBS_SQLITE_PATH", "jobs_sqlite_path"),
+        description="the SQLite queue file (default var/jobs.db)",
+    )
+    jobs_redis_url: str = Field(
+        "",
+        validation_alias=AliasChoices("KEFU_JOBS_REDIS_URL", "jobs_redis_url"),
+        description="the Redis queue (default REDIS_URL, else redis://127.0.0.1:6379/0)",
+    )
+    jobs_app_workers: int = Field(
+        2,
+        ge=0,
+        le=32,
+        validation_alias=AliasChoices("KEFU_JOBS_APP_WORKERS", "jobs_app_workers"),
+        description="job worker threads inside crm_bridge (0: run `kefu jobs worker` processes instead)",
+    )
+    turn_attempts: int = Field(
+        5,
+        ge=1,
+        le=20,
+        validation_alias=AliasChoices("KEFU_TURN_ATTEMPTS", "turn_attempts"),
+        description="tries to reach Rasa for one queued turn before the customer is told and agents flagged",
+    )
+    turn_retry_delay_s: float = Field(
+        2.0,
+        gt=0,
+        validation_alias=AliasChoices("KEFU_TURN_RETRY_DELAY", "turn_retry_delay_s"),
+        description="seconds before the first retry of a turn; doubled after each failure",
+    )
 
     @model_validator(mode="after")
     def _fill_defaults(self) -> Settings:
@@ -230,6 +266,16 @@ class Settings(BaseSettings):
     def language_embedding_models(self) -> dict[str, str]:
         """Languages with their own FAQ embedding model (KEFU_EMBEDDING_MODEL_ZH), by language code."""
         return {"zh": self.embedding_model_zh} if self.embedding_model_zh else {}
+
+    @property
+    def jobs_redis(self) -> str:
+        """The Redis URL of the job queue (KEFU_JOBS_REDIS_URL, else REDIS_URL, else the local server)."""
+        return self.jobs_redis_url or self.redis_url or "redis://127.0.0.1:6379/0"
+
+    @property
+    def jobs_sqlite_file(self) -> Path:
+        """The SQLite job-queue file (KEFU_JOBS_SQLITE_PATH, else var/jobs.db)."""
+        return Path(self.jobs_sqlite_path).expanduser() if self.jobs_sqlite_path else var_dir() / "jobs.db"
 
     @property
     def is_sqlite(self) -> bool:

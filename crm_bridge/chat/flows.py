@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -74,10 +75,36 @@ def handle_turn(
     # The customer's words are committed before Rasa is asked: a failure later loses nothing.
     session.commit()
 
+    try:
+        return respond(session, rasa, conversation, customer, metadata=request.metadata)
+    except RasaUnavailable as exc:
+        log.warning("Rasa unavailable for conversation %s: %s", conversation.id, exc)
+        told = tell_unavailable(session, conversation, language)
+        session.commit()
+        session.refresh(conversation, ["status", "assignee_id"])
+        return ChatResponse(
+            conversation_id=conversation.id,
+            status=conversation.status,
+            messages=[_out(told)],
+            customer_message_id=customer.id,
+        )
+
+
+def respond(
+    session: Session,
+    rasa: RasaClient,
+    conversation: Conversation,
+    customer: Message,
+    *,
+    metadata: dict[str, Any],
+) -> ChatResponse:
+    """Answer a stored customer message: stay silent for a human, hand over on a trigger, or ask Rasa
+    and store its replies. Commits once at the end; raises RasaUnavailable having stored nothing."""
     if conversation.status is ConversationStatus.queued and escalation.release_unstaffed(session):
         session.commit()  # hours ended or the last agent left: a ticket instead of an endless wait
         return _told(session, conversation, customer)
     if conversation.status in (ConversationStatus.queued, ConversationStatus.agent):
+        session.commit()
         return ChatResponse(
             conversation_id=conversation.id,
             status=conversation.status,
@@ -93,38 +120,26 @@ def handle_turn(
         session.commit()
         return _told(session, conversation, customer)
 
-    metadata = {
-        **request.metadata,
+    language = customer.language or conversation.language or "en"
+    rasa_metadata_out = {
+        **metadata,
         "conversation_id": conversation.id,
-        "contact_id": contact.id,
+        "contact_id": conversation.contact_id,
         "language": language,
-        "channel": request.channel,
+        "channel": conversation.channel,
         **rasa_metadata(customer),
     }
     stored: list[Message] = []
-    try:
-        replies = rasa.send(sender=conversation.id, text=request.text, metadata=metadata)
-        for reply in replies:
-            stored.append(
-                conversations.add_message(
-                    session,
-                    conversation=conversation,
-                    role=MessageRole.bot,
-                    text=reply.text,
-                    language=language,
-                    buttons=reply.buttons,
-                )
-            )
-            emit_message(session, conversation, stored[-1])
-    except RasaUnavailable as exc:
-        log.warning("Rasa unavailable for conversation %s: %s", conversation.id, exc)
+    replies = rasa.send(sender=conversation.id, text=customer.text, metadata=rasa_metadata_out)
+    for reply in replies:
         stored.append(
             conversations.add_message(
                 session,
                 conversation=conversation,
-                role=MessageRole.system,
-                text=say("assistant_unavailable", language),
+                role=MessageRole.bot,
+                text=reply.text,
                 language=language,
+                buttons=reply.buttons,
             )
         )
         emit_message(session, conversation, stored[-1])
@@ -137,3 +152,16 @@ def handle_turn(
         messages=[_out(m) for m in stored],
         customer_message_id=customer.id,
     )
+
+
+def tell_unavailable(session: Session, conversation: Conversation, language: str | None) -> Message:
+    """Store (and send to the sockets) the "assistant temporarily unavailable" message; caller commits."""
+    told = conversations.add_message(
+        session,
+        conversation=conversation,
+        role=MessageRole.system,
+        text=say("assistant_unavailable", language),
+        language=language,
+    )
+    emit_message(session, conversation, told)
+    return told

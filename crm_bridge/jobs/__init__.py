@@ -1,0 +1,1 @@
+"""The job queue (huey): tasks, workers, and the dead jobs kept for replay."""

@@ -1,0 +1,115 @@
+"""Turns in the database: store a customer message once per platform id, find the next turn (no HTTP)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from crm_bridge.contacts import service as contacts
+from crm_bridge.conversations import service as conversations
+from crm_bridge.conversations.models import MessageRole
+from crm_bridge.realtime.events import emit_message
+from crm_bridge.turns.models import Turn, TurnStatus
+from kefu_core.db import utcnow
+from kefu_core.language import detect_language
+
+
+@dataclass(frozen=True)
+class Inbound:
+    """One customer message as a channel received it, verified and parsed."""
+
+    channel: str
+    user_id: str  # the customer's id on the platform (a contact identity)
+    platform_id: str  # the platform's id of this message or delivery: redeliveries repeat it
+    text: str
+
+
+@dataclass(frozen=True)
+class Received:
+    """What storing an inbound message did (`duplicate`: it was stored before, nothing new)."""
+
+    turn_id: int
+    conversation_id: str
+    message_id: int
+    duplicate: bool
+
+
+def find(session: Session, *, channel: str, platform_id: str) -> Turn | None:
+    """The turn stored for this platform message, if any."""
+    stmt = select(Turn).where(Turn.channel == channel, Turn.platform_id == platform_id)
+    return session.scalars(stmt).first()
+
+
+def _received(turn: Turn, duplicate: bool) -> Received:
+    return Received(turn.id, turn.conversation_id, turn.message_id, duplicate)
+
+
+def receive(session: Session, inbound: Inbound) -> Received:
+    """Store the customer message and its pending turn once per (channel, platform id); commits.
+
+    The unique constraint decides a race between two deliveries of one message: the loser rolls
+    back and answers with the winner's turn.
+    """
+    seen = find(session, channel=inbound.channel, platform_id=inbound.platform_id)
+    if seen is not None:
+        return _received(seen, True)
+    language = detect_language(inbound.text)
+    contact = contacts.resolve_identity(
+        session, channel=inbound.channel, external_id=inbound.user_id, language=language
+    )
+    conversation = conversations.open_conversation(
+        session, contact_id=contact.id, channel=inbound.channel, language=language
+    )
+    message = conversations.add_message(
+        session, conversation=conversation, role=MessageRole.customer, text=inbound.text, language=language
+    )
+    turn = Turn(
+        conversation_id=conversation.id,
+        message_id=message.id,
+        channel=inbound.channel,
+        platform_id=inbound.platform_id,
+    )
+    session.add(turn)
+    emit_message(session, conversation, message)
+    try:
+        session.commit()
+    except IntegrityError:
+        session.rollback()
+        seen = find(session, channel=inbound.channel, platform_id=inbound.platform_id)
+        if seen is None:
+            raise
+        return _received(seen, True)
+    return _received(turn, False)
+
+
+def next_pending(session: Session, conversation_id: str) -> Turn | None:
+    """The conversation's oldest turn still to answer (turns are answered strictly in this order)."""
+    stmt = (
+        select(Turn)
+        .where(Turn.conversation_id == conversation_id, Turn.status == TurnStatus.pending)
+        .order_by(Turn.id)
+        .limit(1)
+    )
+    return session.scalars(stmt).first()
+
+
+def overdue(session: Session, *, grace_s: float, limit: int = 500) -> list[str]:
+    """Conversations whose next turn should have run `grace_s` ago (its job was lost with a killed
+    worker or a queue outage): the sweeper enqueues them again."""
+    due = utcnow() - timedelta(seconds=grace_s)
+    stmt = (
+        select(Turn.conversation_id)
+        .where(Turn.status == TurnStatus.pending, Turn.next_attempt_at < due)
+        .distinct()
+        .limit(limit)
+    )
+    return list(session.scalars(stmt))
+
+
+def retry_at(turn: Turn, *, first_delay_s: float) -> datetime:
+    """When a turn whose bot call failed `turn.attempts` times is tried again (doubling delays)."""
+    return utcnow() + timedelta(seconds=first_delay_s * 2 ** max(turn.attempts - 1, 0))

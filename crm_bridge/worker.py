@@ -1,0 +1,28 @@
+"""Everything a job worker runs: the queue with every task registered (crm_bridge's in-app threads and
+`kefu jobs worker` processes both start from here)."""
+
+from __future__ import annotations
+
+from huey.consumer import Consumer
+
+from crm_bridge.jobs import queue
+from crm_bridge.jobs import service as _dead_jobs  # registers the dead-job hook
+from crm_bridge.turns import tasks as _turn_tasks  # registers turns.process and turns.sweep
+from kefu_core.settings import Settings, get_settings
+from sentiment.runtime import warm_sentiment
+
+__all__ = ["_dead_jobs", "_turn_tasks", "start_in_app", "start_workers"]
+
+
+def start_in_app(settings: Settings | None = None) -> Consumer | None:
+    """Point the queue at its storage and start KEFU_JOBS_APP_WORKERS worker threads (None when 0)."""
+    settings = settings or get_settings()
+    queue.configure(settings)
+    return queue.start_in_app(settings.jobs_app_workers, shutdown_timeout=settings.rasa_timeout_s + 5)
+
+
+def start_workers(workers: int, *, processes: bool) -> None:
+    """Run worker threads or processes in the foreground until SIGINT/SIGTERM (`kefu jobs worker`)."""
+    queue.configure()
+    warm_sentiment()  # a missing model is trained here, not inside the first turn (under its lease)
+    queue.run_consumer(workers, processes=processes)

@@ -1,0 +1,130 @@
+"""Two real `kefu jobs worker` processes on the Redis queue answer every turn once, in order per
+conversation, with no two turns of one conversation at the bot at the same time, on each database."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import redis
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from crm_bridge.conversations.models import Message, MessageRole
+from crm_bridge.jobs import queue
+from crm_bridge.turns import service as turns
+from crm_bridge.turns.models import Turn, TurnStatus
+from crm_bridge.turns.tasks import enqueue
+from sentiment.runtime import warm_sentiment
+from tests.fakes.rasa_server import FakeRasa
+from tests.helpers import kefu_env
+
+pytestmark = pytest.mark.slow
+KEFU = Path(__file__).resolve().parents[3] / ".venv" / "bin" / "kefu"
+REDIS_URL = "redis://127.0.0.1:6379/0"
+
+
+@pytest.fixture
+def redis_workers(db_url: str, tmp_path: Path) -> Iterator[tuple[FakeRasa, dict[str, str]]]:
+    """A slowish fake bot and two worker processes (two threads each) on a Redis queue of this test's own."""
+    warm_sentiment()  # trained once into this run's var/ (the workers load it from there)
+    fake = FakeRasa(delay_s=0.03).start()
+    settings = {
+        "DATABASE_URL": db_url,
+        "RASA_URL": fake.url,
+        "KEFU_RASA_TIMEOUT": "5",
+        "KEFU_JOBS_BACKEND": "redis",
+        "KEFU_JOBS_REDIS_URL": REDIS_URL,
+        "KEFU_REDIS_PREFIX": f"kefu-test-{uuid.uuid4().hex[:8]}:",
+    }
+    logs = [(tmp_path / f"worker-{i}.log").open("w") for i in range(2)]
+    procs = [
+        subprocess.Popen(
+            [str(KEFU), "jobs", "worker", "--workers", "2"],
+            env={**os.environ, **settings},
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        for log in logs
+    ]
+    try:
+        deadline = time.monotonic() + 120
+        while not all(
+            "Huey consumer started" in (tmp_path / f"worker-{i}.log").read_text() for i in range(2)
+        ):
+            assert time.monotonic() < deadline, "workers did not start"
+            assert all(proc.poll() is None for proc in procs), "a worker exited"
+            time.sleep(0.2)
+        yield fake, settings
+    finally:
+        for proc in procs:
+            proc.send_signal(signal.SIGINT)
+        for proc in procs:
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        for log in logs:
+            log.close()
+        fake.stop()
+        client = redis.Redis.from_url(REDIS_URL)
+        for key in client.scan_iter(f"*{settings['KEFU_REDIS_PREFIX']}*"):
+            client.delete(key)
+        queue.configure()  # back to this process's own queue
+
+
+def _wait_done(session: Session, turn_ids: list[int], timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        session.expire_all()
+        statuses = session.scalars(select(Turn.status).where(Turn.id.in_(turn_ids))).all()
+        if all(status is not TurnStatus.pending for status in statuses):
+            return
+        time.sleep(0.2)
+    raise AssertionError("turns still pending after the timeout")
+
+
+def test_two_worker_processes_answer_every_turn_once_in_order(
+    session: Session, redis_workers: tuple[FakeRasa, dict[str, str]]
+) -> None:
+    fake, settings = redis_workers
+    users = [f"redis-{uuid.uuid4().hex[:8]}" for _ in range(4)]
+    texts = [f"question {i}" for i in range(8)]
+    turn_ids: list[int] = []
+    conversation_of: dict[str, str] = {}
+    with kefu_env(**settings):
+        queue.configure()
+        for text in texts:  # interleaved across conversations, every delivery arriving twice
+            for user in users:
+                platform_id = f"{user}:{text}"
+                for _ in range(2):
+                    got = turns.receive(
+                        session,
+                        turns.Inbound(channel="test", user_id=user, platform_id=platform_id, text=text),
+                    )
+                    assert enqueue(got.conversation_id)
+                turn_ids.append(got.turn_id)
+                conversation_of[user] = got.conversation_id
+        _wait_done(session, turn_ids, timeout=120)
+
+    assert len(set(turn_ids)) == len(users) * len(texts)
+    assert fake.overlaps == []  # never two turns of one conversation at the bot at once
+    for user in users:
+        cid = conversation_of[user]
+        assert fake.messages(cid) == texts  # each once, in arrival order
+        replies = session.scalars(
+            select(Message.text)
+            .where(Message.conversation_id == cid, Message.role == MessageRole.bot)
+            .order_by(Message.id)
+        ).all()
+        assert replies == [f"echo: {text}" for text in texts]
+    workers = session.scalars(select(Turn.worker).where(Turn.id.in_(turn_ids))).all()
+    processes = {worker.split(":")[1] for worker in workers if worker}
+    assert len(processes) == 2, workers  # both worker processes took turns
