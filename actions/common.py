@@ -11,6 +11,7 @@ import phonenumbers
 from rasa_sdk import Tracker
 
 from kefu_core.language import detect_language
+from kefu_core.signing import SIGNED, verified
 from kefu_core.texts import say
 
 _EMAIL = re.compile(r"^[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}$")
@@ -29,13 +30,22 @@ def language_of(tracker: Tracker) -> str:
 
 
 def metadata_value(tracker: Tracker, key: str) -> str | None:
-    """A value crm_bridge sent (slot first: it survives turns; then this message's metadata)."""
-    value = tracker.get_slot(key) or (tracker.latest_message.get("metadata") or {}).get(key)
+    """A value crm_bridge sent (slot first: it survives turns; then this message's metadata).
+
+    The ids the actions act on (`SIGNED`) are read only from this message's metadata, and only when
+    crm_bridge's signature verifies: a slot can be set by the customer (`/inform{"contact_id": "7"}`)."""
+    if key in SIGNED:
+        metadata = tracker.latest_message.get("metadata") or {}
+        if not verified(os.environ.get("KEFU_SERVICE_TOKEN", ""), tracker.sender_id, metadata):
+            return None
+        value = metadata.get(key)
+    else:
+        value = tracker.get_slot(key) or (tracker.latest_message.get("metadata") or {}).get(key)
     return str(value) if value not in (None, "") else None
 
 
 def contact_id_of(tracker: Tracker) -> int | None:
-    """The crm_bridge contact id, if known."""
+    """The crm_bridge contact id, if known (and signed by crm_bridge)."""
     value = metadata_value(tracker, "contact_id")
     return int(value) if value and value.isdigit() else None
 

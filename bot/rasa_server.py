@@ -1,4 +1,9 @@
-"""Rasa's command line with one speed fix, for `rasa run` in .venv-rasa: `python -m bot.rasa_server run …`.
+"""Rasa's command line with a token on every route and one speed fix, for `rasa run` in .venv-rasa:
+`python -m bot.rasa_server run …`.
+
+Token: `rasa run` refuses to start without RASA_TOKEN, and every request (the REST channel's webhook included,
+which Rasa's own `--auth-token` leaves open) must carry `Authorization: Bearer $RASA_TOKEN` or Rasa's
+`?token=`; otherwise 401. crm_bridge sends the header (crm_bridge/rasa_client.py).
 
 Rasa 3.6 checks every reply of the action server with `jsonschema.validate`, which first validates
 Rasa's response schema itself against the JSON Schema meta-schema, on every call: 22 ms per custom action
@@ -10,6 +15,9 @@ Installing it imports Rasa's action module (and TensorFlow) before Rasa's CLI st
 
 from __future__ import annotations
 
+import hmac
+import os
+import sys
 from functools import lru_cache
 from typing import Any
 
@@ -40,6 +48,46 @@ def validate_action_result(self: Any, result: dict[str, Any]) -> bool:
     raise error
 
 
+def presented_token(authorization: str | None, query_token: str | None) -> str:
+    """The token a request carries: a Bearer header, else Rasa's `?token=` (empty when neither)."""
+    scheme, _, value = (authorization or "").partition(" ")
+    if scheme.lower() == "bearer" and value.strip():
+        return value.strip()
+    return query_token or ""
+
+
+def token_accepted(expected: str, authorization: str | None, query_token: str | None) -> bool:
+    """Whether a request's token is `expected` (constant-time; never with an empty expected token)."""
+    given = presented_token(authorization, query_token)
+    return bool(expected) and hmac.compare_digest(given.encode(), expected.encode())
+
+
+def require_token(app: Any, expected: str) -> None:
+    """Answer 401 to every request of `app` (a Sanic app) that does not carry `expected`."""
+    from sanic import response
+
+    async def check(request: Any) -> Any:
+        if not token_accepted(expected, request.headers.get("authorization"), request.args.get("token")):
+            return response.json({"error": "unauthorized", "message": "missing or wrong Rasa token"}, 401)
+        return None
+
+    app.register_middleware(check, "request")
+
+
+def install_token(expected: str) -> None:
+    """Make `rasa run` build its app with `require_token` (Rasa creates the app in rasa.core.run)."""
+    import rasa.core.run as run
+
+    configure_app = run.configure_app
+
+    def configured(*args: Any, **kwargs: Any) -> Any:
+        app = configure_app(*args, **kwargs)
+        require_token(app, expected)
+        return app
+
+    run.configure_app = configured
+
+
 def install() -> None:
     """Replaces Rasa's per-call schema check (see the module docstring)."""
     from rasa.core.actions.action import RemoteAction
@@ -48,7 +96,14 @@ def install() -> None:
 
 
 def main() -> None:
-    """`rasa …` with the fix installed."""
+    """`rasa …` with the token check and the fix installed."""
+    if sys.argv[1:2] == ["run"]:
+        token = os.environ.get("RASA_TOKEN", "").strip()
+        if not token:
+            sys.exit(
+                "RASA_TOKEN is not set: Rasa would answer anyone who reaches its port (kefu run sets one)"
+            )
+        install_token(token)
     install()
     from rasa.__main__ import main as rasa_main
 

@@ -114,7 +114,9 @@ def run(out: Path, folder: Path = SET_DIR) -> dict[str, Any]:
         headers = {"Authorization": f"Bearer {token}"}
         with (
             httpx.Client(base_url=stack.api_url, timeout=30, headers=headers) as client,
-            httpx.Client(base_url=stack.rasa_url, timeout=30) as rasa,
+            httpx.Client(
+                base_url=stack.rasa_url, timeout=30, headers={"Authorization": f"Bearer {stack.rasa_token}"}
+            ) as rasa,
         ):
             for language in LANGUAGES:
                 path = folder / f"{language}.jsonl"

@@ -50,6 +50,7 @@ class Service:
     log_path: Path
     proc: subprocess.Popen[bytes] | None = None
     _log: IO[bytes] | None = field(default=None, repr=False)
+    ready_headers: dict[str, str] = field(default_factory=dict, repr=False)  # e.g. Rasa's token
 
     def start(self) -> None:
         """Spawn the process in its own process group, output to its log file."""
@@ -66,7 +67,7 @@ class Service:
     def ready(self) -> bool:
         """True once the ready URL answers 200."""
         try:
-            return httpx.get(self.ready_url, timeout=2.0).status_code == 200
+            return httpx.get(self.ready_url, headers=self.ready_headers, timeout=2.0).status_code == 200
         except httpx.HTTPError:
             return False
 
@@ -152,7 +153,11 @@ class Stack:
             "KEFU_API_URL": self.api_url,
             # Only kefu's own processes hold it; a fresh one per start unless the deployment sets one.
             "KEFU_SERVICE_TOKEN": base.get("KEFU_SERVICE_TOKEN") or secrets.token_urlsafe(32),
+            # Rasa and the action server refuse calls without theirs (bot/rasa_server.py, actions/server.py).
+            "RASA_TOKEN": base.get("RASA_TOKEN") or secrets.token_urlsafe(32),
+            "ACTION_SERVER_TOKEN": base.get("ACTION_SERVER_TOKEN") or secrets.token_urlsafe(32),
         }
+        self.rasa_token = shared["RASA_TOKEN"]
         tracker = {
             "RASA_TRACKER_DIALECT": base.get("RASA_TRACKER_DIALECT", "sqlite"),
             "RASA_TRACKER_HOST": base.get("RASA_TRACKER_HOST", ""),
@@ -174,13 +179,13 @@ class Stack:
                 [
                     str(VENV_BIN / "python"),
                     "-m",
-                    "rasa_sdk",
+                    "actions.server",
                     "--actions",
                     "actions",
                     "--port",
                     str(ports.actions),
                 ],
-                shared,
+                {**shared, "SANIC_HOST": "127.0.0.1"},
                 f"{self.actions_url}/health",
                 log_dir / "actions.log",
             ),
@@ -198,6 +203,7 @@ class Stack:
                 {**rasa_env(), **shared, **tracker},
                 f"{self.rasa_url}/status",
                 log_dir / "rasa.log",
+                ready_headers={"Authorization": f"Bearer {self.rasa_token}"},
             ),
         ]
 

@@ -13,6 +13,7 @@ from crm_bridge.chat.flows import UNAVAILABLE
 from crm_bridge.contacts.models import Contact
 from crm_bridge.conversations.models import Conversation, ConversationStatus, Message, MessageRole
 from crm_bridge.escalation.models import Escalation
+from crm_bridge.rasa_client import auth_headers
 from crm_bridge.realtime.events import message_object
 from crm_bridge.tickets import service as tickets
 from crm_bridge.tickets.models import Ticket, TicketStatus
@@ -27,7 +28,7 @@ def rasa_events(conversation_id: str) -> list[dict[str, Any]] | None:
     """The conversation's Rasa tracker events, or None when Rasa cannot be asked (the packet still works)."""
     url = f"{get_settings().rasa_url.rstrip('/')}/conversations/{conversation_id}/tracker"
     try:
-        response = httpx.get(url, params={"include_events": "ALL"}, timeout=2.0)
+        response = httpx.get(url, params={"include_events": "ALL"}, headers=auth_headers(), timeout=2.0)
         response.raise_for_status()
         events = response.json().get("events") or []
     except (httpx.HTTPError, ValueError) as exc:

@@ -13,7 +13,14 @@ from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.clients import CrmBridgeClient, use_client
+from kefu_core.signing import with_signature
 from tests.app_fixtures import SERVICE_TOKEN
+
+
+@pytest.fixture(autouse=True)
+def _action_server_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The action server's environment: the service token it shares with crm_bridge (it verifies ids)."""
+    monkeypatch.setenv("KEFU_SERVICE_TOKEN", SERVICE_TOKEN)
 
 
 @pytest.fixture
@@ -62,6 +69,7 @@ def tracker(
         metadata |= {"conversation_id": chat["conversation_id"], "contact_id": chat["contact_id"]}
         all_slots |= {"conversation_id": chat["conversation_id"], "contact_id": str(chat["contact_id"])}
     all_slots |= slots or {}
+    metadata = with_signature(SERVICE_TOKEN, sender, metadata)  # as crm_bridge's RasaClient signs them
     latest = {
         "text": text,
         "intent": {"name": intent, "confidence": 0.9},

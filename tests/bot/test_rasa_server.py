@@ -55,3 +55,24 @@ def test_action_replies_are_checked_as_rasa_does() -> None:
     assert kinds == ["ok", "ok", "ok", "error", "error", "error", "error", "error"]
     errors = [text for kind, text in out["after"] if kind == "error"]
     assert all("Failed to validate Action server response" in text for text in errors)
+
+
+def test_the_token_check_accepts_only_the_exact_token_as_bearer_or_query() -> None:
+    from bot.rasa_server import token_accepted
+
+    assert token_accepted("s3cret", "Bearer s3cret", None)
+    assert token_accepted("s3cret", "bearer s3cret", None)
+    assert token_accepted("s3cret", None, "s3cret")  # Rasa's own ?token= convention
+    for header, query in [(None, None), ("Bearer wrong", None), ("Basic s3cret", None), ("s3cret", None),
+                          ("Bearer s3cre", None), (None, "s3cret2"), ("Bearer ", "")]:  # fmt: skip
+        assert not token_accepted("s3cret", header, query), (header, query)
+    assert not token_accepted("", "Bearer ", "")  # no expected token: nothing is accepted
+
+
+def test_rasa_run_refuses_to_start_without_a_token() -> None:
+    env = {k: v for k, v in rasa_env().items() if k != "RASA_TOKEN"}
+    done = subprocess.run(
+        [str(RASA_BIN.parent / "python"), "-m", "bot.rasa_server", "run", "--enable-api"],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert done.returncode != 0 and "RASA_TOKEN is not set" in done.stderr
