@@ -1,11 +1,11 @@
-"""User ORM model."""
+"""User accounts, their sign-in sessions, MFA recovery codes and failed sign-ins."""
 
 from __future__ import annotations
 
 import enum
 from datetime import datetime
 
-from sqlalchemy import JSON, Boolean, Enum, Integer, String
+from sqlalchemy import JSON, Boolean, Enum, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from kefu_core.db import Base, UTCDateTime, utcnow
@@ -36,3 +36,53 @@ class User(Base):
     console_seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # TOTP (RFC 6238): the base32 secret, set by MFA setup; the account is enrolled once mfa_enabled_at
+    # is set. Stored as is: encrypting it with a key from settings is issue 22 item 10 (secrets at rest).
+    totp_secret: Mapped[str | None] = mapped_column(String(64))
+    mfa_enabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # The last time step whose code was accepted: a code seen once is refused again (no replay).
+    totp_last_step: Mapped[int | None] = mapped_column(Integer)
+
+    @property
+    def mfa_enabled(self) -> bool:
+        """True once the account has confirmed a TOTP code."""
+        return self.mfa_enabled_at is not None
+
+
+class AuthSession(Base):
+    """One sign-in: every access token names its row, so revoking the row ends the token everywhere."""
+
+    __tablename__ = "auth_sessions"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Signed in with a password only while MFA is required but not yet set up: such a session may
+    # reach the enrolment routes and nothing else.
+    enrolment_only: Mapped[bool] = mapped_column(Boolean, default=False)
+    user_agent: Mapped[str | None] = mapped_column(String(200))
+
+
+class RecoveryCode(Base):
+    """One single-use MFA recovery code, stored as a SHA-256 hash (the codes carry 80 random bits)."""
+
+    __tablename__ = "mfa_recovery_codes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    code_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class LoginFailure(Base):
+    """A failed sign-in, counted per account name and per client address (both stored as keyed hashes,
+    so neither typed usernames nor addresses are kept); in the database so every worker sees them."""
+
+    __tablename__ = "login_failures"
+    __table_args__ = (Index("ix_login_failures_key_at", "key", "at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(64))
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
