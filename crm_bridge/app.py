@@ -12,6 +12,8 @@ from fastapi.staticfiles import StaticFiles
 
 from crm_bridge.agent.views import router as agent_router
 from crm_bridge.agent.ws import router as agent_ws_router
+from crm_bridge.channels import registry as _channel_senders  # registers every channel's sender
+from crm_bridge.channels.telegram.views import router as telegram_router
 from crm_bridge.chat.views import router as chat_router
 from crm_bridge.contacts.views import router as contacts_router
 from crm_bridge.conversations.views import router as conversations_router
@@ -41,6 +43,7 @@ from knowledge_base.runtime import build_retriever
 from sentiment.runtime import warm_sentiment
 
 log = logging.getLogger("kefu")
+__all__ = ["_channel_senders", "create_app"]
 
 
 @asynccontextmanager
@@ -120,6 +123,7 @@ def create_app() -> FastAPI:
     app.include_router(agent_ws_router)
     app.include_router(widget_router)
     app.include_router(widget_ws_router)
+    app.include_router(telegram_router)
     app.include_router(pages_router)
     app.mount("/admin/static", StaticFiles(directory=STATIC_DIR), name="admin-static")
     install_openapi(app)

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 from huey.consumer import Consumer
 
+from crm_bridge.channels import registry as _channels  # registers channels.deliver and the senders
 from crm_bridge.jobs import queue
 from crm_bridge.jobs import service as _dead_jobs  # registers the dead-job hook
 from crm_bridge.turns import tasks as _turn_tasks  # registers turns.process and turns.sweep
 from kefu_core.settings import Settings, get_settings
 from sentiment.runtime import warm_sentiment
 
-__all__ = ["_dead_jobs", "_turn_tasks", "start_in_app", "start_workers"]
+__all__ = ["_channels", "_dead_jobs", "_turn_tasks", "start_in_app", "start_workers"]
 
 
 def start_in_app(settings: Settings | None = None) -> Consumer | None:

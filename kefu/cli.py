@@ -163,6 +163,7 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("--languages", default="en", help="comma-separated: en,zh")
     create.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
     create.set_defaults(func=_users_create)
+    from kefu.channels_cli import add_channels_commands
     from kefu.jobs_cli import add_jobs_commands
     from kefu.kb_cli import add_kb_commands
     from kefu.outbox_cli import add_outbox_commands
@@ -170,6 +171,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_outbox_commands(sub)
     add_jobs_commands(sub)
+    add_channels_commands(sub)
     add_kb_commands(sub)
     add_sentiment_commands(sub)
     return parser

@@ -91,12 +91,6 @@ class Settings(BaseSettings):
     )
     secret_key: str = Field("", validation_alias=AliasChoices("KEFU_SECRET_KEY", "secret_key"))
     service_token: str = Field("", validation_alias=AliasChoices("KEFU_SERVICE_TOKEN", "service_token"))
-    rasa_token: str = Field(
-        "",
-        validation_alias=AliasChoices("RASA_TOKEN", "rasa_token"),
-        description="sent to Rasa on every call (bot.rasa_server refuses requests without it); `kefu run` "
-        "generates one per start",
-    )
     embedding_model: str = Field("", validation_alias=AliasChoices("KEFU_EMBEDDING_MODEL", "embedding_model"))
     embedding_model_zh: str = Field(
         "",
@@ -213,6 +207,19 @@ class Settings(BaseSettings):
         validation_alias=AliasChoices("KEFU_TURN_ATTEMPTS", "turn_attempts"),
         description="tries to reach Rasa for one queued turn before the customer is told and agents flagged",
     )
+    # Channels (issue 21): a channel whose settings are absent answers 404 on its webhook.
+    telegram_bot_token: str = Field(
+        "", validation_alias=AliasChoices("KEFU_TELEGRAM_BOT_TOKEN", "telegram_bot_token")
+    )
+    telegram_webhook_secret: str = Field(
+        "",
+        validation_alias=AliasChoices("KEFU_TELEGRAM_WEBHOOK_SECRET", "telegram_webhook_secret"),
+        description="the secret_token given to setWebhook (sent back in X-Telegram-Bot-Api-Secret-Token)",
+    )
+    telegram_api_url: str = Field(
+        "https://api.telegram.org",
+        validation_alias=AliasChoices("KEFU_TELEGRAM_API_URL", "telegram_api_url"),
+    )
     turn_retry_delay_s: float = Field(
         2.0,
         gt=0,
@@ -233,8 +240,6 @@ class Settings(BaseSettings):
                         f"(env var KEFU_{name.upper()})"
                     )
                 setattr(self, name, _dev_secret(name))
-        if self.env == "production" and self.rasa_token.strip().lower() in PLACEHOLDERS:
-            raise ValueError("RASA_TOKEN must be set to a real secret when KEFU_ENV=production")
         return self
 
     @model_validator(mode="after")
@@ -284,6 +289,11 @@ class Settings(BaseSettings):
     def jobs_sqlite_file(self) -> Path:
         """The SQLite job-queue file (KEFU_JOBS_SQLITE_PATH, else var/jobs.db)."""
         return Path(self.jobs_sqlite_path).expanduser() if self.jobs_sqlite_path else var_dir() / "jobs.db"
+
+    @property
+    def telegram_configured(self) -> bool:
+        """Both the bot token and the webhook secret are set."""
+        return bool(self.telegram_bot_token.strip() and self.telegram_webhook_secret.strip())
 
     @property
     def is_sqlite(self) -> bool:

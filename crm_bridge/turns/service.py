@@ -26,6 +26,7 @@ class Inbound:
     user_id: str  # the customer's id on the platform (a contact identity)
     platform_id: str  # the platform's id of this message or delivery: redeliveries repeat it
     text: str
+    display_name: str | None = None  # the name the platform shows, kept on a contact that has none
 
 
 @dataclass(frozen=True)
@@ -48,11 +49,12 @@ def _received(turn: Turn, duplicate: bool) -> Received:
     return Received(turn.id, turn.conversation_id, turn.message_id, duplicate)
 
 
-def receive(session: Session, inbound: Inbound) -> Received:
+def receive(session: Session, inbound: Inbound, *, answer: str | None = None) -> Received:
     """Store the customer message and its pending turn once per (channel, platform id); commits.
 
-    The unique constraint decides a race between two deliveries of one message: the loser rolls
-    back and answers with the winner's turn.
+    `answer`: kefu replies itself (e.g. "text only, please" to a sticker): the reply is stored as a
+    system message and the turn is done at once, without the bot. The unique constraint decides a race
+    between two deliveries of one message: the loser rolls back and answers with the winner's turn.
     """
     seen = find(session, channel=inbound.channel, platform_id=inbound.platform_id)
     if seen is not None:
@@ -61,6 +63,8 @@ def receive(session: Session, inbound: Inbound) -> Received:
     contact = contacts.resolve_identity(
         session, channel=inbound.channel, external_id=inbound.user_id, language=language
     )
+    if inbound.display_name and not contact.name:
+        contact.name = inbound.display_name[:200]
     conversation = conversations.open_conversation(
         session, contact_id=contact.id, channel=inbound.channel, language=language
     )
@@ -75,6 +79,12 @@ def receive(session: Session, inbound: Inbound) -> Received:
     )
     session.add(turn)
     emit_message(session, conversation, message)
+    if answer is not None:
+        reply = conversations.add_message(
+            session, conversation=conversation, role=MessageRole.system, text=answer, language=language
+        )
+        emit_message(session, conversation, reply)
+        turn.status, turn.finished_at = TurnStatus.done, utcnow()
     try:
         session.commit()
     except IntegrityError:

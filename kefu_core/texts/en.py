@@ -14,6 +14,8 @@ TEXTS: dict[str, str] = {
     # crm_bridge: the reply when Rasa cannot be reached
     "assistant_unavailable": "Sorry, the assistant is temporarily unavailable. Your message has been saved "
     "and we will get back to you as soon as possible.",
+    # channels: the answer to a sticker, photo or other non-text message on an IM channel
+    "text_only": "Sorry, I can only read text messages for now. Please type your question.",
     # actions: a due time (`at` is the local datetime, `zone` the UTC offset), and what stands for none
     "due_time": "{at:%a %d %b, %H:%M} ({zone})",
     "no_value": "—",

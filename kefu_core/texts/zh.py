@@ -12,6 +12,8 @@ TEXTS: dict[str, str] = {
     "handback": "您已回到智能助手，可以继续提问。",
     # crm_bridge: the reply when Rasa cannot be reached
     "assistant_unavailable": "抱歉，智能助手暂时无法使用。您的消息已保存，我们会尽快回复您。",
+    # channels: the answer to a sticker, photo or other non-text message on an IM channel
+    "text_only": "抱歉，我目前只能读取文字消息，请用文字描述您的问题。",
     # actions: a due time (`at` is the local datetime, `zone` the UTC offset), and what stands for none
     "due_time": "{at.month}月{at.day}日 {at:%H:%M}（{zone}）",
     "no_value": "—",
