@@ -91,6 +91,12 @@ class Settings(BaseSettings):
     )
     secret_key: str = Field("", validation_alias=AliasChoices("KEFU_SECRET_KEY", "secret_key"))
     service_token: str = Field("", validation_alias=AliasChoices("KEFU_SERVICE_TOKEN", "service_token"))
+    rasa_token: str = Field(
+        "",
+        validation_alias=AliasChoices("RASA_TOKEN", "rasa_token"),
+        description="sent to Rasa on every call (bot.rasa_server refuses requests without it); `kefu run` "
+        "generates one per start",
+    )
     embedding_model: str = Field("", validation_alias=AliasChoices("KEFU_EMBEDDING_MODEL", "embedding_model"))
     embedding_model_zh: str = Field(
         "",
@@ -240,6 +246,8 @@ class Settings(BaseSettings):
                         f"(env var KEFU_{name.upper()})"
                     )
                 setattr(self, name, _dev_secret(name))
+        if self.env == "production" and self.rasa_token.strip().lower() in PLACEHOLDERS:
+            raise ValueError("RASA_TOKEN must be set to a real secret when KEFU_ENV=production")
         return self
 
     @model_validator(mode="after")
