@@ -19,6 +19,8 @@ from sanic import Sanic, response
 from sanic.request import Request
 from sanic.worker.loader import AppLoader
 
+from kefu_core.logs import install_redaction
+
 OPEN_PATHS = frozenset({"/health"})
 
 
@@ -30,7 +32,8 @@ def accepted(expected: str, authorization: str | None) -> bool:
 
 
 def create_app(action_executor: ActionExecutor, *, token: str, **kwargs: Any) -> Sanic:
-    """rasa_sdk's app with the token check in front of every route but /health."""
+    """rasa_sdk's app with the token check in front of every route but /health (and logs redacted)."""
+    install_redaction()  # here: Sanic builds the app again in its worker process
     app = endpoint.create_app_for_serve(action_executor, **kwargs)
 
     async def check(request: Request) -> Any:

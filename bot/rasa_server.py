@@ -96,7 +96,10 @@ def install() -> None:
 
 
 def main() -> None:
-    """`rasa …` with the token check and the fix installed."""
+    """`rasa …` with the token check, log redaction and the fix installed."""
+    from kefu_core.logs import install_redaction
+
+    install_redaction()  # Rasa logs customers' messages at DEBUG
     if sys.argv[1:2] == ["run"]:
         token = os.environ.get("RASA_TOKEN", "").strip()
         if not token:

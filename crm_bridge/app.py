@@ -10,6 +10,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
+from crm_bridge.access_log import AccessLogMiddleware
 from crm_bridge.agent.views import router as agent_router
 from crm_bridge.agent.ws import router as agent_ws_router
 from crm_bridge.channels import registry as _channel_senders  # registers every channel's sender
@@ -38,6 +39,7 @@ from crm_bridge.widget.views import router as widget_router
 from crm_bridge.widget.ws import router as widget_ws_router
 from crm_bridge.worker import start_in_app as start_job_workers
 from kefu_core.db import get_sessionmaker
+from kefu_core.logs import configure as configure_logging
 from kefu_core.settings import get_settings
 from knowledge_base.runtime import build_retriever
 from sentiment.runtime import warm_sentiment
@@ -94,6 +96,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
 def create_app() -> FastAPI:
     """A configured kefu API."""
     settings = get_settings()
+    configure_logging(settings.log_level)
     docs = settings.public_docs if settings.public_docs is not None else settings.env == "development"
     app = FastAPI(
         docs_url="/docs" if docs else None,
@@ -108,6 +111,7 @@ def create_app() -> FastAPI:
     app.state.widget_sessions = SlidingWindow(settings.widget_sessions_per_minute)
     app.add_middleware(WidgetCorsMiddleware)
     install_error_handlers(app)
+    app.add_middleware(AccessLogMiddleware)  # inside the request id, so each line carries it
     app.add_middleware(RequestIdMiddleware)  # added last: outermost, so every response carries the id
     app.include_router(health_router)
     app.include_router(chat_router)

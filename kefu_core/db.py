@@ -52,12 +52,15 @@ class Base(DeclarativeBase):
 
 
 def make_engine(url: str, *, autocommit: bool = False) -> Engine:
-    """An engine for `url`; SQLite gets WAL, foreign keys and a busy timeout.
+    """An engine for `url`; SQLite gets WAL, foreign keys and a busy timeout. Errors and logs never show
+    bound parameters (customers' words and details).
 
     `autocommit` (PostgreSQL): every statement stands alone, for sessions that only read.
     """
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        engine = create_engine(
+            url, connect_args={"check_same_thread": False, "timeout": 30}, hide_parameters=True
+        )
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
@@ -74,9 +77,14 @@ def make_engine(url: str, *, autocommit: bool = False) -> Engine:
         # costs more than the lookup's own ORM work. Small: two lookup threads (reads.READ_THREADS),
         # text searches and the odd account read.
         return create_engine(
-            url, pool_recycle=1800, pool_size=3, max_overflow=5, isolation_level="AUTOCOMMIT"
+            url,
+            pool_recycle=1800,
+            pool_size=3,
+            max_overflow=5,
+            isolation_level="AUTOCOMMIT",
+            hide_parameters=True,
         )
-    return create_engine(url, pool_recycle=1800, pool_size=10, max_overflow=20)
+    return create_engine(url, pool_recycle=1800, pool_size=10, max_overflow=20, hide_parameters=True)
 
 
 @lru_cache

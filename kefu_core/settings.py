@@ -91,6 +91,11 @@ class Settings(BaseSettings):
     )
     secret_key: str = Field("", validation_alias=AliasChoices("KEFU_SECRET_KEY", "secret_key"))
     service_token: str = Field("", validation_alias=AliasChoices("KEFU_SERVICE_TOKEN", "service_token"))
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
+        "INFO",
+        validation_alias=AliasChoices("KEFU_LOG_LEVEL", "log_level"),
+        description="crm_bridge's log level; emails and phone numbers are redacted at every level",
+    )
     rasa_token: str = Field(
         "",
         validation_alias=AliasChoices("RASA_TOKEN", "rasa_token"),

@@ -32,6 +32,9 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
             # before the dialogue speaks; here the dialogue's own answers are under test, so only
             # "two negative in a row" stays on (the single-message trigger: tests/crm_bridge/escalation).
             "KEFU_NEGATIVE_SENTIMENT_THRESHOLD": "-1",
+            # Every process logs at DEBUG, so tests/e2e/test_logs.py can check no personal data gets through.
+            "KEFU_LOG_LEVEL": "DEBUG",
+            "LOG_LEVEL": "DEBUG",
         },
     )
     running.start(timeout=300)
