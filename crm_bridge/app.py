@@ -13,6 +13,7 @@ from fastapi.staticfiles import StaticFiles
 from crm_bridge.access_log import AccessLogMiddleware
 from crm_bridge.agent.views import router as agent_router
 from crm_bridge.agent.ws import router as agent_ws_router
+from crm_bridge.body_limit import BodyLimitMiddleware
 from crm_bridge.channels import registry as _channel_senders  # registers every channel's sender
 from crm_bridge.channels.telegram.views import router as telegram_router
 from crm_bridge.chat.views import router as chat_router
@@ -111,6 +112,11 @@ def create_app() -> FastAPI:
     app.state.widget_sessions = SlidingWindow(settings.widget_sessions_per_minute)
     app.add_middleware(WidgetCorsMiddleware)
     install_error_handlers(app)
+    app.add_middleware(
+        BodyLimitMiddleware,
+        default=settings.max_body_bytes,
+        by_prefix={"/api/v1/kb/import": settings.max_import_bytes},
+    )
     app.add_middleware(AccessLogMiddleware)  # inside the request id, so each line carries it
     app.add_middleware(RequestIdMiddleware)  # added last: outermost, so every response carries the id
     app.include_router(health_router)

@@ -96,6 +96,18 @@ class Settings(BaseSettings):
         validation_alias=AliasChoices("KEFU_LOG_LEVEL", "log_level"),
         description="crm_bridge's log level; emails and phone numbers are redacted at every level",
     )
+    max_body_bytes: int = Field(
+        1_048_576,
+        ge=1024,
+        validation_alias=AliasChoices("KEFU_MAX_BODY_BYTES", "max_body_bytes"),
+        description="largest request body crm_bridge reads (413 past it, before authentication)",
+    )
+    max_import_bytes: int = Field(
+        20 * 1_048_576,
+        ge=1024,
+        validation_alias=AliasChoices("KEFU_MAX_IMPORT_BYTES", "max_import_bytes"),
+        description="largest knowledge-base import file (POST /api/v1/kb/import)",
+    )
     rasa_token: str = Field(
         "",
         validation_alias=AliasChoices("RASA_TOKEN", "rasa_token"),
