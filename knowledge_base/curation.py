@@ -165,6 +165,24 @@ def _jsonl_rows(text: str) -> Iterator[tuple[int, dict[str, Any] | str]]:
         yield number, value if isinstance(value, dict) else "each line must be a JSON object"
 
 
+# A spreadsheet runs a cell that starts with one of these as a formula (CSV injection).
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _needs_guard(value: str) -> bool:
+    return value.startswith(_FORMULA_START) or (value.startswith("'") and _needs_guard(value[1:]))
+
+
+def guard_cell(value: str) -> str:
+    """A CSV cell a spreadsheet shows as text: a leading ' before a formula start (undone by unguard_cell)."""
+    return "'" + value if _needs_guard(value) else value
+
+
+def unguard_cell(value: str) -> str:
+    """The text guard_cell was given (a cell without its guard is returned as it is)."""
+    return value[1:] if value.startswith("'") and _needs_guard(value[1:]) else value
+
+
 def _csv_rows(text: str) -> Iterator[tuple[int, dict[str, Any] | str]]:
     reader = csv.DictReader(io.StringIO(text))
     missing = {"question", "answer", "language"} - set(reader.fieldnames or [])
@@ -172,7 +190,7 @@ def _csv_rows(text: str) -> Iterator[tuple[int, dict[str, Any] | str]]:
         yield 1, f"missing column(s): {', '.join(sorted(missing))}"
         return
     for number, record in enumerate(reader, start=2):
-        row: dict[str, Any] = {k: (v or "").strip() for k, v in record.items() if k in COLUMNS}
+        row: dict[str, Any] = {k: unguard_cell((v or "").strip()) for k, v in record.items() if k in COLUMNS}
         row["variants"] = [v for v in row.get("variants", "").split("|") if v.strip()]
         row["tags"] = [t for t in row.get("tags", "").split("|") if t.strip()]
         for key in ("id", "category", "status"):
@@ -200,7 +218,8 @@ def import_rows(
 
 
 def export(session: Session, fmt: str) -> str:
-    """Every entry as JSONL or CSV (variants and tags joined by |), in the import format."""
+    """Every entry as JSONL or CSV (variants and tags joined by |, formula-like cells guarded), in the
+    import format."""
     entries = session.scalars(select(FaqEntry).options(selectinload(FaqEntry.variants)).order_by(FaqEntry.id))
     rows = [{k: v for k, v in to_dict(e).items() if k in COLUMNS} for e in entries]
     if fmt == "jsonl":
@@ -209,5 +228,6 @@ def export(session: Session, fmt: str) -> str:
     writer = csv.DictWriter(out, fieldnames=COLUMNS)
     writer.writeheader()
     for r in rows:
-        writer.writerow({**r, "variants": "|".join(r["variants"]), "tags": "|".join(r["tags"])})
+        cells = {**r, "variants": "|".join(r["variants"]), "tags": "|".join(r["tags"])}
+        writer.writerow({k: guard_cell(v) if isinstance(v, str) else v for k, v in cells.items()})
     return out.getvalue()

