@@ -25,6 +25,14 @@ def error_body(code: str, message: str, request_id: str, details: Any = None) ->
     return {"error": body}
 
 
+def retry_after(exc: DomainError) -> dict[str, str] | None:
+    """A Retry-After header for an error that says when to come back (details.retry_after_s)."""
+    details = exc.details
+    if isinstance(details, dict) and isinstance(details.get("retry_after_s"), int):
+        return {"Retry-After": str(details["retry_after_s"])}
+    return None
+
+
 def _request_id(request: Request) -> str:
     return getattr(request.state, "request_id", None) or uuid.uuid4().hex
 
@@ -43,7 +51,9 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(DomainError)
     async def _domain(request: Request, exc: DomainError) -> JSONResponse:
         return JSONResponse(
-            error_body(exc.code, exc.message, _request_id(request), exc.details), status_code=exc.status_code
+            error_body(exc.code, exc.message, _request_id(request), exc.details),
+            status_code=exc.status_code,
+            headers=retry_after(exc),
         )
 
     @app.exception_handler(RequestValidationError)

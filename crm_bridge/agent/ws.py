@@ -11,7 +11,6 @@ from datetime import timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
-import jwt
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from fastapi.concurrency import run_in_threadpool
 
@@ -20,8 +19,8 @@ from crm_bridge.escalation.lifecycle import release_unstaffed
 from crm_bridge.escalation.queue import queue_items
 from crm_bridge.realtime.bus import Bus, relay
 from crm_bridge.realtime.events import AGENTS, contact_channel
-from crm_bridge.users.auth import SESSION_COOKIE
-from crm_bridge.users.models import Role, User
+from crm_bridge.users.auth import SESSION_COOKIE, decode_access_token, load_principal
+from crm_bridge.users.models import User
 from kefu_core.db import get_sessionmaker, utcnow
 from kefu_core.settings import get_settings
 
@@ -36,21 +35,34 @@ class AgentIdentity:
     user_id: int
     is_admin: bool
     languages: tuple[str, ...]
+    session_id: str = ""
 
 
 def _identify(token: str | None) -> AgentIdentity | None:
-    if not token:
+    found = decode_access_token(token) if token else None
+    if found is None:
         return None
-    try:
-        claims = jwt.decode(token, get_settings().secret_key, algorithms=["HS256"])
-        user_id = int(claims["sub"])
-    except (jwt.PyJWTError, KeyError, ValueError):
+    principal = load_principal(*found)
+    if principal is None or principal.user_id is None or principal.enrolment_only:
         return None
     with get_sessionmaker()() as session:
-        user = session.get(User, user_id)
-        if user is None or not user.active:
-            return None
-        return AgentIdentity(user.id, user.role is Role.admin, tuple(user.languages or ()))
+        user = session.get(User, principal.user_id)
+        languages = tuple(user.languages or ()) if user is not None else ()
+    return AgentIdentity(principal.user_id, principal.is_admin, languages, found[1])
+
+
+REVOKE_CHECK_S = 1.0  # how often an open socket checks its session is still live (revocation: < 2 s)
+
+
+async def _close_when_revoked(ws: WebSocket, identity: AgentIdentity) -> None:
+    """Close the socket once its session is revoked or its account deactivated (in any worker)."""
+    while True:
+        await asyncio.sleep(REVOKE_CHECK_S)
+        principal = await run_in_threadpool(load_principal, identity.user_id, identity.session_id)
+        if principal is None:
+            with contextlib.suppress(RuntimeError, WebSocketDisconnect):
+                await ws.close(code=UNAUTHORIZED, reason="session ended")
+            return
 
 
 SEEN_EVERY_S = 15.0  # how often a busy socket refreshes the agent's console_seen_at
@@ -177,6 +189,7 @@ async def agent_ws(ws: WebSocket) -> None:
     socket = AgentSocket(ws, bus, identity)
     subscription = bus.subscribe([AGENTS])
     pump = asyncio.create_task(socket.pump(subscription))
+    watch = asyncio.create_task(_close_when_revoked(ws, identity))
     try:
         first = socket.visible(await run_in_threadpool(_queue, identity))
         if first is not None:
@@ -200,8 +213,11 @@ async def agent_ws(ws: WebSocket) -> None:
     finally:
         subscription.close()
         pump.cancel()
+        watch.cancel()
         with contextlib.suppress(asyncio.CancelledError, Exception):
             await pump
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await watch
         tasks: set[asyncio.Task[None]] = ws.app.state.presence_tasks
         task = asyncio.create_task(_release_when_away(identity.user_id))
         tasks.add(task)

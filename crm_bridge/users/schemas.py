@@ -56,7 +56,7 @@ class UserCreate(BaseModel):
     )
 
     username: str = Field(min_length=2, max_length=64, pattern=r"^[A-Za-z0-9_.@-]+$")
-    password: str = Field(min_length=8, max_length=256)
+    password: str = Field(min_length=12, max_length=256)
     role: Role
     display_name: str | None = Field(None, max_length=200)
     languages: list[Language] = Field(default_factory=lambda: list[Language](["en"]), min_length=1)
@@ -68,12 +68,47 @@ class UserUpdate(ChangeBody):
 
     clearable = frozenset({"display_name"})
 
-    password: str | None = Field(None, min_length=8, max_length=256)
+    password: str | None = Field(None, min_length=12, max_length=256)
     role: Role | None = None
     display_name: str | None = Field(None, max_length=200)
     languages: list[Language] | None = Field(None, min_length=1)
     max_concurrent_chats: int | None = Field(None, ge=1, le=50)
     active: bool | None = None
+
+
+class MfaSetup(BaseModel):
+    """A new TOTP secret to add to an authenticator app (MFA is on only after a code confirms it)."""
+
+    secret: str
+    otpauth_uri: str
+    qr_svg: str
+
+
+class MfaCode(BaseModel):
+    """A code from the authenticator app (or, to turn MFA off, a recovery code)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    code: str = Field(min_length=6, max_length=32)
+
+
+class MfaEnabled(BaseModel):
+    """MFA is on; the ten single-use recovery codes, shown this once."""
+
+    recovery_codes: list[str]
+
+
+class SessionRead(BaseModel):
+    """A sign-in session (the token itself is never shown again)."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: str
+    user_id: int
+    created_at: datetime
+    expires_at: datetime
+    user_agent: str | None
+    current: bool = False
 
 
 readback.guard(User, UserRead)

@@ -1,31 +1,17 @@
-"""User accounts and password hashing (no HTTP)."""
+"""User accounts (no HTTP); hashing and the password rule live in passwords.py."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from argon2 import PasswordHasher
-from argon2.exceptions import VerificationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from crm_bridge.users.models import Role, User
-from kefu_core.errors import Conflict, Invalid, NotFound
+from crm_bridge.users.passwords import burn_time, check_password_rule, hash_password, verify_password
+from kefu_core.errors import Conflict, NotFound
 
-_hasher = PasswordHasher()
-
-
-def hash_password(password: str) -> str:
-    """An argon2id hash of `password`."""
-    return _hasher.hash(password)
-
-
-def verify_password(password_hash: str, password: str) -> bool:
-    """True when `password` matches the stored hash."""
-    try:
-        return _hasher.verify(password_hash, password)
-    except VerificationError:
-        return False
+__all__ = ["authenticate", "create", "get_by_username", "get_or_raise", "hash_password", "update"]
 
 
 def get_by_username(session: Session, username: str) -> User | None:
@@ -46,8 +32,7 @@ def create(
     """Create an account; the username must be new."""
     if get_by_username(session, username) is not None:
         raise Conflict(f"user {username!r} already exists")
-    if len(password) < 8:
-        raise Invalid("password must have at least 8 characters")
+    check_password_rule(password, username=username)
     user = User(
         username=username,
         password_hash=hash_password(password),
@@ -73,7 +58,7 @@ def authenticate(session: Session, *, username: str, password: str) -> User | No
     """The active user with these credentials, or None (same answer for unknown user and bad password)."""
     user = get_by_username(session, username)
     if user is None:
-        _hasher.hash(password)  # spend the same time as a real check: no username probing by timing
+        burn_time(password)  # spend the same time as a real check: no username probing by timing
         return None
     if not user.active or not verify_password(user.password_hash, password):
         return None
@@ -88,6 +73,7 @@ def update(session: Session, *, user: User, changes: dict[str, Any], actor_id: i
         raise Conflict("you cannot deactivate or demote your own account; another admin can")
     for key, value in changes.items():
         if key == "password":
+            check_password_rule(value, username=user.username)
             user.password_hash = hash_password(value)
         else:
             setattr(user, key, value)

@@ -4,55 +4,88 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Response
-from fastapi.security import OAuth2PasswordRequestForm
+from fastapi import APIRouter, Depends, Form, HTTPException, Request, Response
+from fastapi.concurrency import run_in_threadpool
+from fastapi.security import HTTPAuthorizationCredentials, OAuth2PasswordRequestForm
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from crm_bridge.db import DbSession
 from crm_bridge.pagination import Page, PageParams, page_params, paginate
 from crm_bridge.shapes import PathId
-from crm_bridge.users import service
+from crm_bridge.users import login as signin
+from crm_bridge.users import service, sessions
 from crm_bridge.users.auth import (
-    SESSION_COOKIE,
     CurrentPrincipal,
     Principal,
-    create_access_token,
+    clear_session_cookies,
+    client_address,
+    current_principal,
     forget_account,
+    forget_session,
     require_role,
     set_session_cookie,
 )
 from crm_bridge.users.models import Role, User
 from crm_bridge.users.schemas import Token, UserCreate, UserRead, UserUpdate
+from crm_bridge.users.security_views import router as security_router
 from kefu_core.errors import DomainError
 
 router = APIRouter(prefix="/api/v1", tags=["auth and users"])
 AdminOnly = Annotated[Principal, require_role(Role.admin)]
-
-
-class InvalidCredentials(DomainError):
-    """Wrong username or password."""
-
-    status_code = 401
-    code = "invalid_credentials"
+# A change to any of these ends the account's sessions: whoever held them must sign in again.
+REVOKING_CHANGES = frozenset({"password", "role", "active"})
 
 
 @router.post("/auth/token", response_model=Token)
 def login(
-    form: Annotated[OAuth2PasswordRequestForm, Depends()], session: DbSession, response: Response
+    form: Annotated[OAuth2PasswordRequestForm, Depends()],
+    request: Request,
+    session: DbSession,
+    response: Response,
+    code: Annotated[
+        str | None, Form(max_length=64, description="TOTP or recovery code, when enrolled")
+    ] = None,
 ) -> Token:
-    """OAuth2 password flow. Also sets an HttpOnly session cookie for the pages."""
-    user = service.authenticate(session, username=form.username, password=form.password)
-    if user is None:
-        raise InvalidCredentials("wrong username or password")
-    token, ttl = create_access_token(user)
-    set_session_cookie(response, token, ttl)
-    return Token(access_token=token, expires_in=ttl)
+    """OAuth2 password flow (plus `code` for accounts with MFA). Also sets the page session cookies.
+
+    Failed attempts are counted per account name and per address: past the limit the answer is 429 with
+    Retry-After, whether or not the account exists."""
+    signed = signin.sign_in(
+        session,
+        username=form.username,
+        password=form.password,
+        code=code,
+        address=client_address(request),
+        user_agent=request.headers.get("user-agent"),
+    )
+    session.commit()
+    set_session_cookie(response, signed.token, signed.ttl, signed.session_id)
+    return Token(access_token=signed.token, expires_in=signed.ttl)
+
+
+def _revoke(session: Session, session_id: str) -> None:
+    sessions.revoke(session, session_id=session_id)
+    session.commit()
 
 
 @router.post("/auth/logout", status_code=204)
-def logout(response: Response) -> Response:
-    """Drop the session cookie."""
-    response.delete_cookie(SESSION_COOKIE)
+async def logout(request: Request, session: DbSession, response: Response) -> Response:
+    """End this session (its token stops working everywhere) and drop the session cookies."""
+    credentials = None
+    header = request.headers.get("authorization", "")
+    if header.lower().startswith("bearer "):
+        credentials = HTTPAuthorizationCredentials(scheme="Bearer", credentials=header[7:].strip())
+    try:
+        principal = await current_principal(request, credentials)
+    except HTTPException as exc:
+        if exc.status_code != 401:
+            raise
+        principal = None  # nobody signed in: only the cookies to drop
+    if principal is not None and principal.session_id is not None:
+        await run_in_threadpool(_revoke, session, principal.session_id)
+        forget_session(principal.session_id)
+    clear_session_cookies(response)
     response.status_code = 204
     return response
 
@@ -89,12 +122,15 @@ def get_user(user_id: PathId, _: AdminOnly, session: DbSession) -> User:
 @router.patch("/users/{user_id}", response_model=UserRead)
 def update_user(user_id: PathId, body: UserUpdate, principal: AdminOnly, session: DbSession) -> User:
     """Change role, languages, limits, password or deactivate (admin; not one's own role or account: 409)."""
+    changes = body.model_dump(exclude_unset=True)
     user = service.update(
-        session,
-        user=service.get_or_raise(session, user_id),
-        changes=body.model_dump(exclude_unset=True),
-        actor_id=principal.user_id,
+        session, user=service.get_or_raise(session, user_id), changes=changes, actor_id=principal.user_id
     )
+    if REVOKING_CHANGES & changes.keys():
+        sessions.revoke_all(session, user_id=user_id)
     session.commit()
     forget_account(user_id)
     return user
+
+
+router.include_router(security_router)

@@ -1,7 +1,7 @@
 // kefu knowledge-base admin pages (an ES module, loaded on every admin page). Talks to the JSON API with
 // the session cookie; every piece of data goes into the page through textContent / attributes, never innerHTML.
 import { $, el, hide, show } from "./lib/dom.js";
-import { api, errorFrom, loginRedirect } from "./lib/api.js";
+import { api, csrfToken, errorFrom, loginRedirect } from "./lib/api.js";
 
 const API = "/api/v1/kb";
 
@@ -168,6 +168,7 @@ function initImport() {
     const xhr = new XMLHttpRequest();
     xhr.open("POST", API + "/import");
     xhr.setRequestHeader("Accept", "application/json");
+    xhr.setRequestHeader("X-CSRF-Token", csrfToken());
     progress.value = 0;
     progress.classList.remove("hidden");
     $("import-button").disabled = true;

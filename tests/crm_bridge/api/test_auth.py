@@ -10,7 +10,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
-from crm_bridge.users import service
+from crm_bridge.users import service, sessions
 from crm_bridge.users.models import Role
 from kefu_core.settings import get_settings
 from tests.helpers import kefu_env
@@ -81,8 +81,10 @@ def test_a_token_already_verified_is_refused_once_it_expires(client: TestClient,
     user = service.get_by_username(session, _make_user(session, Role.admin))
     assert user is not None
     expires = int(time.time()) + 2
+    sid = sessions.create(session, user=user, ttl_s=60, user_agent=None).id
+    session.commit()
     token = jwt.encode(
-        {"sub": str(user.id), "role": "admin", "exp": expires, "typ": "access"},
+        {"sub": str(user.id), "sid": sid, "role": "admin", "exp": expires, "typ": "access"},
         get_settings().secret_key,
         algorithm="HS256",
     )
@@ -163,7 +165,8 @@ def test_cookie_session_authenticates(client: TestClient, session: Session) -> N
     browser = TestClient(client.app)
     browser.post("/api/v1/auth/token", data={"username": username, "password": "correct horse battery"})
     assert browser.get("/api/v1/users").status_code == 200
-    browser.post("/api/v1/auth/logout")
+    same_site = {"Origin": "http://testserver", "X-CSRF-Token": browser.cookies["kefu_csrf"]}
+    assert browser.post("/api/v1/auth/logout", headers=same_site).status_code == 204
     assert browser.get("/api/v1/users").status_code == 401
 
 

@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 
 from crm_bridge.users import service as users
 from crm_bridge.users.auth import forget_account
-from crm_bridge.users.models import Role, User
+from crm_bridge.users.models import AuthSession, Role, User
 from kefu.bootstrap import prepare_database
 from kefu_core.db import make_engine
 from tests.app_fixtures import app_client
@@ -129,6 +129,9 @@ def _record_scenario(found: Findings, event: events.ScenarioFinished) -> None:
             found.add(phase, _label(case), f"{check.name} ({status})", sample)
 
 
+SESSION_ENDING = {"/api/v1/auth/logout", "/api/v1/auth/sessions/{session_id}", "/api/v1/auth/mfa/disable"}
+
+
 def run_schemathesis(app: Any, admin: Admin, *, seed: int = SEED, examples: int = EXAMPLES) -> Findings:
     """Every phase over every operation; the checks are no 5xx and schema conformance."""
     config = SchemathesisConfig.from_dict(
@@ -157,11 +160,16 @@ def run_schemathesis(app: Any, admin: Admin, *, seed: int = SEED, examples: int 
     def keep_the_admin(context: Any, case: Any, response: Any) -> None:
         # A fuzzed PATCH may demote or deactivate the account fuzzing runs as: restore it, so the rest
         # of the run is not a wall of 401s (the change itself was checked like any other).
+        # Logging out or ending a session may end the admin's own: revive it the same way.
         target = str((case.path_parameters or {}).get("user_id"))
-        if case.operation.path == "/api/v1/users/{user_id}" and target == str(admin.user_id):
+        own_user = case.operation.path == "/api/v1/users/{user_id}" and target == str(admin.user_id)
+        if own_user or case.operation.path in SESSION_ENDING:
             with Session(engine) as session:
                 session.execute(
                     update(User).where(User.id == admin.user_id).values(role=Role.admin, active=True)
+                )
+                session.execute(
+                    update(AuthSession).where(AuthSession.user_id == admin.user_id).values(revoked_at=None)
                 )
                 session.commit()
             forget_account(admin.user_id)

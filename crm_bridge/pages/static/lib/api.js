@@ -22,6 +22,17 @@ export function errorFrom(status, data) {
   return new ApiError(message, status, err ? err.details : undefined);
 }
 
+/** The session's CSRF token: the page's <meta name="csrf-token">, else the kefu_csrf cookie. */
+export function csrfToken() {
+  const meta = document.querySelector('meta[name="csrf-token"]');
+  if (meta && meta.content) return meta.content;
+  const found = document.cookie.split("; ").find((c) => c.startsWith("kefu_csrf="));
+  return found ? decodeURIComponent(found.slice("kefu_csrf=".length)) : "";
+}
+
+/** Methods that change something carry the CSRF token (the server refuses them without it). */
+const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
+
 /**
  * Call the API: `body` (if given) goes as JSON, `headers` are added (e.g. Idempotency-Key).
  * Resolves to the JSON answer, or null for 204 or a body that is not JSON; rejects with an ApiError
@@ -29,6 +40,7 @@ export function errorFrom(status, data) {
  */
 export async function api(method, url, body, headers) {
   const options = { method, credentials: "same-origin", headers: { Accept: "application/json", ...headers } };
+  if (!SAFE_METHODS.has(method.toUpperCase())) options.headers["X-CSRF-Token"] = csrfToken();
   if (body !== undefined) {
     options.headers["Content-Type"] = "application/json";
     options.body = JSON.stringify(body);
