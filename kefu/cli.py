@@ -163,6 +163,9 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("--languages", default="en", help="comma-separated: en,zh")
     create.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
     create.set_defaults(func=_users_create)
+    from kefu.users_cli import add_user_security_commands
+
+    add_user_security_commands(users_sub)
     from kefu.channels_cli import add_channels_commands
     from kefu.jobs_cli import add_jobs_commands
     from kefu.kb_cli import add_kb_commands

@@ -143,6 +143,37 @@ class Settings(BaseSettings):
         le=7 * 24 * 60,
         validation_alias=AliasChoices("KEFU_TOKEN_TTL_MINUTES", "token_ttl_minutes"),
     )
+    # Sign-in protection (README "Security").
+    login_max_failures: int = Field(
+        5,
+        ge=1,
+        validation_alias=AliasChoices("KEFU_LOGIN_MAX_FAILURES", "login_max_failures"),
+        description="failed sign-ins for one account name within the lock time before it is locked",
+    )
+    login_lock_minutes: int = Field(
+        15,
+        ge=1,
+        validation_alias=AliasChoices("KEFU_LOGIN_LOCK_MINUTES", "login_lock_minutes"),
+        description="how long a locked account name or address is refused (429 with Retry-After)",
+    )
+    login_address_max_failures: int = Field(
+        30,
+        ge=1,
+        validation_alias=AliasChoices("KEFU_LOGIN_ADDRESS_MAX_FAILURES", "login_address_max_failures"),
+        description="failed sign-ins from one client address, any account, within the lock time",
+    )
+    login_hash_concurrency: int = Field(
+        2,
+        ge=1,
+        le=64,
+        validation_alias=AliasChoices("KEFU_LOGIN_HASH_CONCURRENCY", "login_hash_concurrency"),
+        description="password hashes (64 MiB of memory each) computed at once per worker",
+    )
+    require_mfa: Literal["admin", "all", "none"] | None = Field(
+        None,
+        validation_alias=AliasChoices("KEFU_REQUIRE_MFA", "require_mfa"),
+        description="who must use TOTP: admin (the production default), all, or none (development default)",
+    )
     sla_policy: dict[str, SlaTarget] = Field(
         default_factory=lambda: dict(DEFAULT_SLA),
         validation_alias=AliasChoices("KEFU_SLA_POLICY", "sla_policy"),
@@ -319,6 +350,13 @@ class Settings(BaseSettings):
     def telegram_configured(self) -> bool:
         """Both the bot token and the webhook secret are set."""
         return bool(self.telegram_bot_token.strip() and self.telegram_webhook_secret.strip())
+
+    @property
+    def mfa_policy(self) -> Literal["admin", "all", "none"]:
+        """KEFU_REQUIRE_MFA, else admin in production and none in development."""
+        if self.require_mfa is not None:
+            return self.require_mfa
+        return "admin" if self.env == "production" else "none"
 
     @property
     def is_sqlite(self) -> bool:
