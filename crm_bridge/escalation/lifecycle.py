@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from crm_bridge.contacts.models import Contact, Tier
@@ -188,7 +189,21 @@ def accept(session: Session, *, conversation: Conversation, agent: User, is_admi
         )
     if loads(session).get(agent.id, 0) >= agent.max_concurrent_chats and not is_admin:
         raise Conflict(f"you already have {agent.max_concurrent_chats} chats open (your limit)")
+    if conversation.status is CS.queued and not _claimed(session, conversation, agent.id):
+        raise Conflict("another agent has just accepted this conversation")
     assign(session, conversation, agent)
+
+
+def _claimed(session: Session, conversation: Conversation, agent_id: int) -> bool:
+    """Take a queued conversation in one conditional UPDATE: of two agents accepting at once, one wins (the
+    other's UPDATE waits for the first to commit, then matches no row)."""
+    taken = session.execute(
+        update(Conversation)
+        .where(Conversation.id == conversation.id, Conversation.status == CS.queued)
+        .values(status=CS.agent, assignee_id=agent_id)
+        .execution_options(synchronize_session=False)
+    )
+    return bool(taken.rowcount == 1)  # type: ignore[attr-defined]
 
 
 def resolve(session: Session, *, conversation: Conversation, user_id: int, is_admin: bool) -> None:

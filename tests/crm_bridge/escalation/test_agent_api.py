@@ -212,3 +212,39 @@ def test_last_agent_leaving_turns_the_queue_into_tickets(
     assert agent.get("/api/v1/agent/queue").json()["items"] == []
     tickets = agent.get("/api/v1/tickets", params={"limit": 500}).json()["items"]
     assert any(t["conversation_id"] == cid for t in tickets)
+
+
+def test_two_agents_accepting_one_chat_at_once_cannot_both_win(
+    client: TestClient, service: TestClient, session: Session
+) -> None:
+    # Issue 22 (low): both read "queued" before either wrote, and both got 200 with the chat assigned twice.
+    from sqlalchemy.orm import Session as OrmSession
+
+    from crm_bridge.conversations.models import Conversation
+    from crm_bridge.escalation import lifecycle
+    from crm_bridge.users.models import User
+    from kefu_core.errors import Conflict
+
+    first, first_id = logged_in(client, session, Role.agent)
+    second, second_id = logged_in(client, session, Role.agent)
+    for agent in (first, second):
+        agent.post("/api/v1/agent/status", json={"online": True})
+    cid, _ = queued_chat(client, service)
+    engine = session.get_bind()
+    with OrmSession(engine) as one, OrmSession(engine) as two:
+        seen_by_one, seen_by_two = one.get(Conversation, cid), two.get(Conversation, cid)
+        assert seen_by_one is not None and seen_by_two is not None
+        assert (
+            seen_by_one.status.value == seen_by_two.status.value == "queued"
+        )  # both looked before either took it
+        lifecycle.accept(one, conversation=seen_by_one, agent=one.get(User, first_id), is_admin=False)  # type: ignore[arg-type]
+        one.commit()
+        try:
+            lifecycle.accept(two, conversation=seen_by_two, agent=two.get(User, second_id), is_admin=False)  # type: ignore[arg-type]
+        except Conflict as refused:
+            assert "another agent" in str(refused)
+            two.rollback()
+        else:
+            raise AssertionError("the second agent took a chat the first had already accepted")
+    final = service.get(f"/api/v1/conversations/{cid}").json()
+    assert final["status"] == "agent" and final["assignee_id"] == first_id
