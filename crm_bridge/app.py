@@ -23,6 +23,7 @@ from crm_bridge.errors import install_error_handlers
 from crm_bridge.escalation.views import router as escalation_router
 from crm_bridge.feedback.views import router as feedback_router
 from crm_bridge.health import router as health_router
+from crm_bridge.jobs.views import router as jobs_router
 from crm_bridge.kb.views import router as kb_router
 from crm_bridge.openapi import install_openapi
 from crm_bridge.outbox.worker import start_zoho_worker
@@ -32,6 +33,7 @@ from crm_bridge.rasa_client import RasaClient
 from crm_bridge.ratelimit import SlidingWindow
 from crm_bridge.realtime import bus as realtime
 from crm_bridge.request_id import RequestIdMiddleware
+from crm_bridge.security_headers import SecurityHeadersMiddleware
 from crm_bridge.sentiment.views import router as sentiment_router
 from crm_bridge.tickets.views import router as tickets_router
 from crm_bridge.users.views import router as users_router
@@ -117,6 +119,8 @@ def create_app() -> FastAPI:
         default=settings.max_body_bytes,
         by_prefix={"/api/v1/kb/import": settings.max_import_bytes},
     )
+    if settings.env == "production":
+        app.add_middleware(SecurityHeadersMiddleware)  # HSTS and a CSP on every response
     app.add_middleware(AccessLogMiddleware)  # inside the request id, so each line carries it
     app.add_middleware(RequestIdMiddleware)  # added last: outermost, so every response carries the id
     app.include_router(health_router)
@@ -134,6 +138,7 @@ def create_app() -> FastAPI:
     app.include_router(widget_router)
     app.include_router(widget_ws_router)
     app.include_router(telegram_router)
+    app.include_router(jobs_router)
     app.include_router(pages_router)
     app.mount("/admin/static", StaticFiles(directory=STATIC_DIR), name="admin-static")
     install_openapi(app)

@@ -71,7 +71,8 @@ def make_engine(url: str, *, autocommit: bool = False) -> Engine:
             cur.close()
 
         return engine
-    # No pre-ping: it costs a round trip on every checkout; recycling covers server-side timeouts.
+    # Pre-ping: a connection the server dropped (restart, failover) is replaced at checkout instead of failing
+    # the request that drew it; a loopback round trip per checkout (issue 22). Recycling covers idle timeouts.
     if autocommit:
         # Its own pool: switching a shared pool's connections in and out of autocommit on every checkout
         # costs more than the lookup's own ORM work. Small: two lookup threads (reads.READ_THREADS),
@@ -83,8 +84,11 @@ def make_engine(url: str, *, autocommit: bool = False) -> Engine:
             max_overflow=5,
             isolation_level="AUTOCOMMIT",
             hide_parameters=True,
+            pool_pre_ping=True,
         )
-    return create_engine(url, pool_recycle=1800, pool_size=10, max_overflow=20, hide_parameters=True)
+    return create_engine(
+        url, pool_recycle=1800, pool_size=10, max_overflow=20, hide_parameters=True, pool_pre_ping=True
+    )
 
 
 @lru_cache

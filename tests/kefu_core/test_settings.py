@@ -49,7 +49,12 @@ def test_docs_are_private_in_production(tmp_path) -> None:
 
     from crm_bridge.app import create_app
 
-    env = {"KEFU_VAR_DIR": str(tmp_path), "KEFU_SECRET_KEY": "x" * 40, "KEFU_SERVICE_TOKEN": "y" * 40}
+    env = {
+        "KEFU_VAR_DIR": str(tmp_path),
+        "KEFU_SECRET_KEY": "x" * 40,
+        "KEFU_SERVICE_TOKEN": "y" * 40,
+        "RASA_TOKEN": "z" * 40,
+    }
     with kefu_env(KEFU_ENV="production", **env):
         production = TestClient(create_app())
         assert production.get("/openapi.json").status_code == 404
@@ -111,3 +116,43 @@ def test_chinese_embedding_model_falls_back_and_is_checked_at_start(tmp_path) ->
             pytest.raises(ValidationError, match=f"KEFU_EMBEDDING_MODEL_ZH=.*{why}"),
         ):
             Settings()
+
+
+def test_production_needs_a_rasa_token(tmp_path) -> None:
+    env = {"KEFU_VAR_DIR": str(tmp_path), "KEFU_SECRET_KEY": "x" * 40, "KEFU_SERVICE_TOKEN": "y" * 40}
+    with kefu_env(KEFU_ENV="production", RASA_TOKEN="", **env), pytest.raises(ValueError, match="RASA_TOKEN"):
+        Settings()
+    with kefu_env(KEFU_ENV="production", RASA_TOKEN="z" * 40, **env):
+        assert Settings().rasa_token == "z" * 40
+
+
+def test_every_response_carries_hsts_and_a_csp_in_production(tmp_path) -> None:
+    # Issue 22 (low): HSTS was never sent and only the admin pages had a CSP.
+    from fastapi.testclient import TestClient
+
+    from crm_bridge.app import create_app
+    from crm_bridge.pages.guard import SECURITY_HEADERS
+
+    env = {
+        "KEFU_VAR_DIR": str(tmp_path),
+        "KEFU_SECRET_KEY": "x" * 40,
+        "KEFU_SERVICE_TOKEN": "y" * 40,
+        "RASA_TOKEN": "z" * 40,
+    }
+    with kefu_env(KEFU_ENV="production", **env):
+        production = TestClient(create_app())
+        for path in ("/livez", "/demo", "/widget.js", "/api/v1/kb/faqs", "/admin/login"):
+            response = production.get(path)
+            assert response.headers["strict-transport-security"].startswith("max-age="), path
+            assert response.headers["x-content-type-options"] == "nosniff", path
+            assert "frame-ancestors 'none'" in response.headers["content-security-policy"], path
+        assert "default-src 'none'" in production.get("/livez").headers["content-security-policy"]
+        assert "script-src 'self'" in production.get("/demo").headers["content-security-policy"]
+        # The admin pages keep their own, stricter policy (no inline style), not a second one.
+        login = production.get("/admin/login")
+        assert login.headers["content-security-policy"] == SECURITY_HEADERS["Content-Security-Policy"]
+        assert login.headers.get_list("content-security-policy") == [
+            SECURITY_HEADERS["Content-Security-Policy"]
+        ]
+    development = TestClient(create_app())
+    assert "strict-transport-security" not in development.get("/livez").headers

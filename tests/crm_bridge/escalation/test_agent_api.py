@@ -178,7 +178,12 @@ def test_messages_route_checks_the_customer(client: TestClient) -> None:
 
 
 def test_channel_key_in_production(client: TestClient) -> None:
-    with kefu_env(KEFU_ENV="production", KEFU_SECRET_KEY="s" * 40, KEFU_CHANNEL_KEYS="key-one,key-two"):
+    with kefu_env(
+        KEFU_ENV="production",
+        KEFU_SECRET_KEY="s" * 40,
+        RASA_TOKEN="r" * 40,
+        KEFU_CHANNEL_KEYS="key-one,key-two",
+    ):
         anonymous = client.post("/api/v1/chat", json={"user_id": "p1", "text": "hi"})
         assert anonymous.status_code == 401
         wrong = client.post(
