@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from huey.api import Task
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import StatementError
 from sqlalchemy.orm import Session
 
@@ -40,6 +40,16 @@ def list_dead(session: Session, status: DeadJobStatus | None = None, *, limit: i
     if status is not None:
         stmt = stmt.where(DeadJob.status == status)
     return list(session.scalars(stmt))
+
+
+def dead_page(
+    session: Session, status: DeadJobStatus, *, limit: int, offset: int
+) -> tuple[list[DeadJob], int]:
+    """One page of dead (or replayed) jobs, oldest first, and how many there are."""
+    where = DeadJob.status == status
+    total = session.scalar(select(func.count()).select_from(DeadJob).where(where)) or 0
+    items = session.scalars(select(DeadJob).where(where).order_by(DeadJob.id).limit(limit).offset(offset))
+    return list(items), total
 
 
 def replay(session: Session, ids: list[int] | None) -> list[DeadJob]:

@@ -128,3 +128,45 @@ def test_two_worker_processes_answer_every_turn_once_in_order(
     workers = session.scalars(select(Turn.worker).where(Turn.id.in_(turn_ids))).all()
     processes = {worker.split(":")[1] for worker in workers if worker}
     assert len(processes) == 2, workers  # both worker processes took turns
+
+
+def test_a_worker_killed_mid_run_loses_no_turn_and_doubles_no_reply(
+    session: Session, redis_workers: tuple[FakeRasa, dict[str, str]], tmp_path: Path
+) -> None:
+    """SIGKILL one worker while it answers: its popped job is lost and its lease held, so the other
+    worker takes over when the lease runs out and the minute's sweep re-queues the stalled turns."""
+    fake, settings = redis_workers
+    fake.delay_s = 0.3
+    users = [f"kill-{uuid.uuid4().hex[:8]}" for _ in range(3)]
+    texts = [f"message {i}" for i in range(5)]
+    turn_ids: list[int] = []
+    conversation_of: dict[str, str] = {}
+    with kefu_env(**settings):
+        queue.configure()
+        for text in texts:
+            for user in users:
+                got = turns.receive(
+                    session,
+                    turns.Inbound(channel="test", user_id=user, platform_id=f"{user}:{text}", text=text),
+                )
+                assert enqueue(got.conversation_id)
+                turn_ids.append(got.turn_id)
+                conversation_of[user] = got.conversation_id
+        deadline = time.monotonic() + 30
+        done_by: str | None = None
+        while done_by is None:  # kill a worker that has answered a turn, mid-run
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+            session.expire_all()
+            done_by = session.scalars(
+                select(Turn.worker).where(Turn.id.in_(turn_ids), Turn.worker.is_not(None))
+            ).first()
+        os.kill(int(done_by.split(":")[1]), signal.SIGKILL)
+        _wait_done(session, turn_ids, timeout=150)  # lease (2 x 5 s + 30 s) plus at most a minute's sweep
+    for user in users:
+        replies = session.scalars(
+            select(Message.text)
+            .where(Message.conversation_id == conversation_of[user], Message.role == MessageRole.bot)
+            .order_by(Message.id)
+        ).all()
+        assert replies == [f"echo: {text}" for text in texts]  # each once, in order
