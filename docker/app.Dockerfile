@@ -17,4 +17,4 @@ RUN pip install --no-cache-dir --no-deps -e . && useradd --create-home kefu && m
 USER kefu
 ENV KEFU_VAR_DIR=/app/var
 EXPOSE 8000 5055
-CMD ["sh", "-c", "kefu seed && uvicorn crm_bridge.app:create_app --factory --host 0.0.0.0 --port 8000 --no-access-log"]
+CMD ["sh", "-c", "kefu seed && uvicorn crm_bridge.app:create_app --factory --host 0.0.0.0 --port 8000 --no-access-log --ws-max-size 65536 --proxy-headers --forwarded-allow-ips \"${KEFU_TRUSTED_PROXIES-127.0.0.1}\""]

@@ -20,15 +20,26 @@ import httpx
 
 from kefu.model import RASA_BIN, rasa_env
 from kefu_core.paths import ROOT
+from kefu_core.settings import TRUSTED_PROXIES_DEFAULT
 
 VENV_BIN = Path(sys.executable).parent
 
 
-def crm_bridge_command(port: int) -> list[str]:
-    """The command line of one crm_bridge worker on 127.0.0.1:`port`."""
+# The largest WebSocket message crm_bridge reads (uvicorn closes the socket with 1009 past it); a chat frame
+# is a few kilobytes at most, and uvicorn's own default is 16 MiB.
+WS_MAX_BYTES = 65_536
+
+
+def crm_bridge_command(port: int, trusted_proxies: str | None = None) -> list[str]:
+    """The command line of one crm_bridge worker on 127.0.0.1:`port`; X-Forwarded-For is believed only from
+    `trusted_proxies` (KEFU_TRUSTED_PROXIES: addresses or networks, comma-separated; empty: nobody)."""
+    if trusted_proxies is None:
+        trusted_proxies = os.environ.get("KEFU_TRUSTED_PROXIES", TRUSTED_PROXIES_DEFAULT)
     return [
         str(VENV_BIN / "uvicorn"), "crm_bridge.app:create_app", "--factory",
         "--host", "127.0.0.1", "--port", str(port), "--no-access-log",
+        "--ws-max-size", str(WS_MAX_BYTES),
+        "--proxy-headers", "--forwarded-allow-ips", trusted_proxies,
     ]  # fmt: skip
 
 
@@ -99,7 +110,7 @@ def start_worker(var: Path, name: str, env: dict[str, str], timeout: float = 180
     closed = f"http://127.0.0.1:{free_port()}"
     service = Service(
         name,
-        crm_bridge_command(port),
+        crm_bridge_command(port, {**os.environ, **env}.get("KEFU_TRUSTED_PROXIES")),
         {
             **os.environ,
             "RASA_URL": closed,
@@ -191,7 +202,7 @@ class Stack:
             ),
             Service(
                 "crm_bridge",
-                crm_bridge_command(ports.api),
+                crm_bridge_command(ports.api, base.get("KEFU_TRUSTED_PROXIES")),
                 shared,
                 # Ready once it serves: the knowledge-base index is built before uvicorn listens.
                 f"{self.api_url}/livez",

@@ -17,6 +17,8 @@ from kefu_core.hours import BusinessHours
 from kefu_core.paths import var_dir
 
 PLACEHOLDERS = {"", "change-me", "changeme", "secret", "dev"}
+# uvicorn's own default: a reverse proxy on the same host may say who the client is (X-Forwarded-For).
+TRUSTED_PROXIES_DEFAULT = "127.0.0.1"
 
 
 def _dev_secret(name: str) -> str:
@@ -95,6 +97,12 @@ class Settings(BaseSettings):
         "INFO",
         validation_alias=AliasChoices("KEFU_LOG_LEVEL", "log_level"),
         description="crm_bridge's log level; emails and phone numbers are redacted at every level",
+    )
+    trusted_proxies: str = Field(
+        TRUSTED_PROXIES_DEFAULT,
+        validation_alias=AliasChoices("KEFU_TRUSTED_PROXIES", "trusted_proxies"),
+        description="proxies whose X-Forwarded-For gives the client address for rate limits (comma-separated "
+        "addresses or networks, * for any, empty for none); the launcher passes it to uvicorn",
     )
     max_body_bytes: int = Field(
         1_048_576,
