@@ -174,6 +174,8 @@ async def current_principal(
         raise _unauthorized()
     settings = get_settings()
     if hmac.compare_digest(token.encode(), settings.service_token.encode()):
+        if credentials is None:  # kefu's own processes send a header; a browser holding it is a leak
+            raise _unauthorized("the service token is not accepted as a cookie")
         return Principal(kind="service")
     ids = _verified_tokens.get((settings.secret_key, token))
     if ids is None:

@@ -177,6 +177,19 @@ def test_service_token_is_not_a_user(client: TestClient) -> None:
     assert fresh.get("/api/v1/users", headers={"Authorization": f"Bearer {SERVICE_TOKEN}"}).status_code == 403
 
 
+def test_the_service_token_is_never_accepted_as_a_cookie(client: TestClient) -> None:
+    # Issue 22 (item 11): a browser holding the service token (as the session cookie) acted as the service.
+    from tests.app_fixtures import SERVICE_TOKEN
+
+    header = TestClient(client.app).get(
+        "/api/v1/tickets", headers={"Authorization": f"Bearer {SERVICE_TOKEN}"}
+    )
+    assert header.status_code == 200
+    browser = TestClient(client.app, cookies={"kefu_session": SERVICE_TOKEN})
+    refused = browser.get("/api/v1/tickets")
+    assert refused.status_code == 401 and "cookie" in refused.json()["error"]["message"]
+
+
 def test_an_admin_cannot_lock_themselves_out(client: TestClient, session: Session) -> None:
     name = _make_user(session, Role.admin)
     me = TestClient(client.app)  # logins on their own clients: the shared one must keep no session cookie
