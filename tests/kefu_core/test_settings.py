@@ -44,17 +44,22 @@ def test_production_refuses_placeholder_secrets(tmp_path) -> None:
         Settings()
 
 
-def test_docs_are_private_in_production(tmp_path) -> None:
-    from fastapi.testclient import TestClient
-
-    from crm_bridge.app import create_app
-
-    env = {
+def _production_secrets(tmp_path) -> dict[str, str]:
+    """What KEFU_ENV=production insists on, set to real-looking values."""
+    return {
         "KEFU_VAR_DIR": str(tmp_path),
         "KEFU_SECRET_KEY": "x" * 40,
         "KEFU_SERVICE_TOKEN": "y" * 40,
         "RASA_TOKEN": "z" * 40,
     }
+
+
+def test_docs_are_private_in_production(tmp_path) -> None:
+    from fastapi.testclient import TestClient
+
+    from crm_bridge.app import create_app
+
+    env = _production_secrets(tmp_path)
     with kefu_env(KEFU_ENV="production", **env):
         production = TestClient(create_app())
         assert production.get("/openapi.json").status_code == 404
@@ -119,7 +124,7 @@ def test_chinese_embedding_model_falls_back_and_is_checked_at_start(tmp_path) ->
 
 
 def test_production_needs_a_rasa_token(tmp_path) -> None:
-    env = {"KEFU_VAR_DIR": str(tmp_path), "KEFU_SECRET_KEY": "x" * 40, "KEFU_SERVICE_TOKEN": "y" * 40}
+    env = {k: v for k, v in _production_secrets(tmp_path).items() if k != "RASA_TOKEN"}
     with kefu_env(KEFU_ENV="production", RASA_TOKEN="", **env), pytest.raises(ValueError, match="RASA_TOKEN"):
         Settings()
     with kefu_env(KEFU_ENV="production", RASA_TOKEN="z" * 40, **env):
@@ -133,12 +138,7 @@ def test_every_response_carries_hsts_and_a_csp_in_production(tmp_path) -> None:
     from crm_bridge.app import create_app
     from crm_bridge.pages.guard import SECURITY_HEADERS
 
-    env = {
-        "KEFU_VAR_DIR": str(tmp_path),
-        "KEFU_SECRET_KEY": "x" * 40,
-        "KEFU_SERVICE_TOKEN": "y" * 40,
-        "RASA_TOKEN": "z" * 40,
-    }
+    env = _production_secrets(tmp_path)
     with kefu_env(KEFU_ENV="production", **env):
         production = TestClient(create_app())
         for path in ("/livez", "/demo", "/widget.js", "/api/v1/kb/faqs", "/admin/login"):
