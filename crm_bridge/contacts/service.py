@@ -115,6 +115,16 @@ def _search_statement(
     return stmt
 
 
+def surviving_id(session: Session, contact_id: int) -> int:
+    """The contact `contact_id` was merged into, following merges of merges (itself when never merged)."""
+    seen = {contact_id}
+    contact = session.get(Contact, contact_id)
+    while contact is not None and contact.merged_into_id is not None and contact.merged_into_id not in seen:
+        seen.add(contact.merged_into_id)
+        contact = session.get(Contact, contact.merged_into_id)
+    return contact.id if contact is not None else contact_id
+
+
 def merge(session: Session, *, target: Contact, source: Contact) -> Contact:
     """Fold `source` into `target`: identities, conversations and fields; `source` stays as history.
 

@@ -58,10 +58,13 @@ def verify(session: Session, token: str | None) -> WidgetSession | None:
     if widget is None:
         return None
     nonce = claims.get("n")
-    if nonce == widget.nonce:
-        return widget
     recent = widget.rotated_at is not None and utcnow() - widget.rotated_at <= GRACE
-    return widget if recent and nonce == widget.previous_nonce else None
+    if nonce != widget.nonce and not (recent and nonce == widget.previous_nonce):
+        return None
+    # A merge moved this browser's conversations to another contact: the session follows them (saved when
+    # the caller commits; resolved again on each use until then).
+    widget.contact_id = contacts.surviving_id(session, widget.contact_id)
+    return widget
 
 
 def start_or_rotate(

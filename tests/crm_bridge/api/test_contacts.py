@@ -208,3 +208,29 @@ def test_export_and_erasure_are_admin_only(
     assert texts == ["[erased]"]
     assert admin.get(f"/api/v1/tickets/{ticket['number']}").status_code == 200  # tickets kept
     assert agent.patch(f"/api/v1/contacts/{cid}", json={"name": "Back"}).status_code == 409
+
+
+def test_merge_moves_the_widget_sessions_too(
+    client: TestClient, agent_client: tuple[TestClient, int]
+) -> None:
+    # Issue 22 (low): after a merge the browser's session stayed with the merged-away contact, whose
+    # conversations had moved: the widget lost its history and a new message started a new conversation.
+    from tests.crm_bridge.widget.test_ws import say
+
+    api, _ = agent_client
+    token = client.post("/api/v1/widget/session", json={"language": "en"}).json()["token"]
+    browser = {"Authorization": f"Bearer {token}"}
+    with client.websocket_connect(f"/api/v1/widget/ws?token={token}") as ws:
+        assert ws.receive_json()["type"] == "hello"
+        say(ws, "m-1", "hello from the widget")
+    conversation = client.get("/api/v1/widget/history", headers=browser).json()["conversation_id"]
+    assert conversation is not None
+    source_id = api.get(f"/api/v1/conversations/{conversation}").json()["contact_id"]
+    target = api.post("/api/v1/contacts", json={"name": "Widget Person"}).json()
+    assert (
+        api.post(f"/api/v1/contacts/{target['id']}/merge", json={"source_id": source_id}).status_code == 200
+    )
+    history = client.get("/api/v1/widget/history", headers=browser).json()
+    assert history["conversation_id"] == conversation  # the browser still sees its conversation
+    assert any(m["text"] == "hello from the widget" for m in history["messages"])
+    assert api.get(f"/api/v1/conversations/{conversation}").json()["contact_id"] == target["id"]
