@@ -17,6 +17,7 @@ from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
 log = logging.getLogger("kefu.realtime")
+TIMEOUT_S = 2.0  # connecting to and answering from Redis, for the publishing clients
 Event = dict[str, Any]
 QUEUE_LIMIT = 5000
 
@@ -143,6 +144,7 @@ class RedisBus(Bus):
         self._task: asyncio.Task[None] | None = None
         self._ready = asyncio.Event()
         self._aclient: Any = None
+        self._asub: Any = None
         self._sync: Any = None
 
     async def start(self) -> None:
@@ -152,14 +154,19 @@ class RedisBus(Bus):
 
         await super().start()
         self._ready = asyncio.Event()
-        self._aclient = aredis.from_url(self.url)
-        self._sync = redis.Redis.from_url(self.url)
+        # Publishing clients time out: a Redis that hangs must not hold a request (its write is committed).
+        self._aclient = aredis.from_url(self.url, socket_connect_timeout=TIMEOUT_S, socket_timeout=TIMEOUT_S)
+        self._sync = redis.Redis.from_url(
+            self.url, socket_connect_timeout=TIMEOUT_S, socket_timeout=TIMEOUT_S
+        )
+        # The subscription waits for messages as long as it likes (get_message has its own timeout).
+        self._asub = aredis.from_url(self.url, socket_connect_timeout=TIMEOUT_S)
         self._task = asyncio.create_task(self._read())
         await asyncio.wait_for(self._ready.wait(), timeout=10)
 
     async def _read(self) -> None:
         while True:
-            pubsub = self._aclient.pubsub()
+            pubsub = self._asub.pubsub()
             try:
                 await pubsub.psubscribe(self.prefix + "*")
                 self._ready.set()
@@ -184,23 +191,34 @@ class RedisBus(Bus):
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await self._task
-        if self._aclient is not None:
-            await self._aclient.aclose()
+        for client in (self._aclient, self._asub):
+            if client is not None:
+                await client.aclose()
         if self._sync is not None:
             self._sync.close()
 
     async def publish(self, channel: str, event: Event) -> None:
-        """PUBLISH through the async client."""
-        await self._aclient.publish(self.prefix + channel, json.dumps(event, default=str))
+        """PUBLISH through the async client; a Redis failure is logged, not raised (publish_threadsafe)."""
+        try:
+            await self._aclient.publish(self.prefix + channel, json.dumps(event, default=str))
+        except Exception as exc:
+            log.warning("redis publish failed (%s); sockets catch up from the database", type(exc).__name__)
 
     def publish_threadsafe(self, channel: str, event: Event) -> None:
-        """PUBLISH from a worker thread (sync client), or schedule it when on the loop."""
+        """PUBLISH from a worker thread (sync client), or schedule it when on the loop.
+
+        Events are sent after the write they announce is committed: a Redis failure must not turn that
+        committed write into a 500, and a socket that missed the event reloads from the database.
+        """
         if self._loop is None:
             return
         if self.on_loop_thread():
             self._loop.create_task(self.publish(channel, event))
-        else:
+            return
+        try:
             self._sync.publish(self.prefix + channel, json.dumps(event, default=str))
+        except Exception as exc:
+            log.warning("redis publish failed (%s); sockets catch up from the database", type(exc).__name__)
 
 
 _live: list[Bus] = []  # buses of the apps running in this process, newest last

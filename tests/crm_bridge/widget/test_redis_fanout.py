@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import secrets
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +22,7 @@ from crm_bridge.realtime.bus import RedisBus
 from crm_bridge.users import service as users
 from crm_bridge.users.models import Role
 from kefu.bootstrap import prepare_database
-from kefu.stack import start_worker
+from kefu.stack import free_port, start_worker
 from kefu_core.db import make_engine
 from tests.helpers import run_async
 
@@ -63,6 +65,37 @@ def test_two_buses_share_events() -> None:
             await b.stop()
 
     assert sorted(e["n"] for e in run_async(scenario())) == [1, 2]
+
+
+def test_a_redis_that_goes_away_after_a_commit_is_logged_not_raised(caplog: pytest.LogCaptureFixture) -> None:
+    # Issue 22 (low): events are published after their write is committed; a Redis failure there raised, and
+    # the committed write answered 500. Publishing clients also time out instead of hanging.
+    from crm_bridge.realtime import bus as bus_module
+
+    async def scenario() -> float:
+        bus = RedisBus(REDIS, f"kefu-test-{secrets.token_hex(4)}:")
+        await bus.start()
+        try:
+            gone = f"redis://127.0.0.1:{free_port()}/0"  # nothing listens there
+            bus._sync = redis.Redis.from_url(gone, socket_connect_timeout=bus_module.TIMEOUT_S)
+            bus._aclient = redis.asyncio.from_url(gone, socket_connect_timeout=bus_module.TIMEOUT_S)
+            started = time.monotonic()
+            thread = threading.Thread(target=bus.publish_threadsafe, args=("contact:1", {"n": 1}))
+            thread.start()
+            thread.join(timeout=10)
+            assert not thread.is_alive()
+            await bus.publish("contact:1", {"n": 2})  # the loop's path: logged too
+            return time.monotonic() - started
+        finally:
+            bus._sync = bus._aclient = None
+            await bus.stop()
+
+    with caplog.at_level(logging.WARNING, logger="kefu.realtime"):
+        took = run_async(scenario())
+    assert took < 2 * bus_module.TIMEOUT_S + 1
+    assert [r.getMessage() for r in caplog.records].count(
+        "redis publish failed (ConnectionError); sockets catch up from the database"
+    ) == 2
 
 
 async def _frames(ws: Any, done: Any, timeout: float = 20) -> list[dict[str, Any]]:
