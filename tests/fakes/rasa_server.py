@@ -2,7 +2,8 @@
 
 It answers as Rasa 3.6's REST channel does: POST /webhooks/rest/webhook with
 {"sender", "message", "metadata"} -> [{"recipient_id", "text"}, ...]; GET /status; and
-GET /conversations/{sender}/tracker with {"active_loop": {}}. The reply is "echo: <message>".
+GET /conversations/{sender}/tracker with {"active_loop": {}}. The reply is "echo: <message>" (with two
+buttons when the message starts with "buttons").
 It records every call and notices two calls for one sender at the same time (turns of a conversation
 must never overlap). `down = True` answers 503 (Rasa's nginx/proxy view of a dead server).
 """
@@ -64,7 +65,10 @@ class FakeRasa:
         finally:
             with self.lock:
                 self.active[sender] -= 1
-        return 200, [{"recipient_id": sender, "text": f"echo: {message}"}]
+        reply: dict[str, Any] = {"recipient_id": sender, "text": f"echo: {message}"}
+        if message.startswith("buttons"):  # a reply with quick replies, as Rasa sends them
+            reply["buttons"] = [{"title": "Yes", "payload": "/affirm"}, {"title": "No", "payload": "/deny"}]
+        return 200, [reply]
 
     def _handler(self) -> type[BaseHTTPRequestHandler]:
         fake = self

@@ -263,3 +263,16 @@ def test_set_webhook_registers_the_url_with_the_secret(env: Env, capsys: pytest.
     assert env.telegram.webhook["url"] == url and env.telegram.webhook["secret_token"] == SECRET
     assert TOKEN not in capsys.readouterr().out  # the bot token is never printed
     assert main(["channels", "telegram", "set-webhook", "--url", "http://shop.example/hook"]) == 2
+
+
+def test_quick_replies_become_a_one_time_reply_keyboard(env: Env) -> None:
+    chat_id = next(_chat_ids)
+    env.client.post("/webhooks/telegram", json=update(chat_id, "buttons please"), headers=HEADER)
+    wait_for(lambda: env.telegram.texts(chat_id) != [])
+    sent = next(m for m in env.telegram.sent if m["chat_id"] == chat_id)
+    assert sent["text"] == "echo: buttons please"
+    assert sent["reply_markup"] == {
+        "keyboard": [[{"text": "Yes"}], [{"text": "No"}]],
+        "one_time_keyboard": True,
+        "resize_keyboard": True,
+    }
