@@ -29,7 +29,9 @@ from crm_bridge.users.models import Role
 from kefu_core.errors import Invalid
 
 router = APIRouter(prefix="/api/v1/contacts", tags=["contacts"])
-Agent = Annotated[Principal, require_role(Role.agent, allow_service=True)]
+# The service token (the action server) reaches only the routes it calls: docs in README "Security".
+Agent = Annotated[Principal, require_role(Role.agent)]
+AgentOrService = Annotated[Principal, require_role(Role.agent, allow_service=True)]
 Admin = Annotated[Principal, require_role(Role.admin)]
 
 
@@ -73,13 +75,13 @@ def create_contact(body: ContactCreate, _: Agent, session: DbSession) -> Contact
 
 
 @router.get("/{contact_id}", response_model=ContactRead)
-async def get_contact(contact_id: PathId, _: Agent) -> Response:
+async def get_contact(contact_id: PathId, _: AgentOrService) -> Response:
     """One contact with its channel identities."""
     return await read_json(_CONTACT, lambda session: service.get_or_raise(session, contact_id))
 
 
 @router.patch("/{contact_id}", response_model=ContactRead)
-def update_contact(contact_id: PathId, body: ContactUpdate, _: Agent, session: DbSession) -> Contact:
+def update_contact(contact_id: PathId, body: ContactUpdate, _: AgentOrService, session: DbSession) -> Contact:
     """Change fields (only those sent)."""
     contact = service.update_fields(
         session,

@@ -17,7 +17,7 @@ from crm_bridge.users.auth import Principal, require_role
 from crm_bridge.users.models import Role
 
 router = APIRouter(prefix="/api/v1/conversations", tags=["conversations"])
-Agent = Annotated[Principal, require_role(Role.agent, allow_service=True)]
+Agent = Annotated[Principal, require_role(Role.agent)]
 
 
 @router.get("", response_model=Page[ConversationRead])

@@ -20,7 +20,7 @@ from crm_bridge.users.auth import Principal, require_role
 from crm_bridge.users.models import Role
 
 router = APIRouter(prefix="/api/v1/contacts", tags=["contacts"])
-Agent = Annotated[Principal, require_role(Role.agent, allow_service=True)]
+Agent = Annotated[Principal, require_role(Role.agent)]
 Admin = Annotated[Principal, require_role(Role.admin)]
 
 

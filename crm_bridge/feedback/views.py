@@ -16,7 +16,9 @@ from crm_bridge.users.auth import Principal, require_role
 from crm_bridge.users.models import Role
 
 _feedback = APIRouter(prefix="/api/v1/feedback", tags=["feedback"])
-Agent = Annotated[Principal, require_role(Role.agent, allow_service=True)]
+# The service token (the action server) reaches only the routes it calls: docs in README "Security".
+Agent = Annotated[Principal, require_role(Role.agent)]
+AgentOrService = Annotated[Principal, require_role(Role.agent, allow_service=True)]
 
 
 def _filters(
@@ -41,7 +43,7 @@ def list_feedback(
 
 
 @_feedback.post("", response_model=FeedbackRead, status_code=201)
-def create_feedback(body: FeedbackCreate, _: Agent, session: DbSession) -> dict[str, Any]:
+def create_feedback(body: FeedbackCreate, _: AgentOrService, session: DbSession) -> dict[str, Any]:
     """Record a CSAT rating (and optional NPS and comment)."""
     feedback = service.create(session, data=body.model_dump())
     crm.feedback_created(session, feedback)

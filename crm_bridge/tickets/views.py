@@ -24,7 +24,9 @@ from crm_bridge.users.auth import Principal, require_role
 from crm_bridge.users.models import Role
 
 router = APIRouter(prefix="/api/v1/tickets", tags=["tickets"])
-Agent = Annotated[Principal, require_role(Role.agent, allow_service=True)]
+# The service token (the action server) reaches only the routes it calls: docs in README "Security".
+Agent = Annotated[Principal, require_role(Role.agent)]
+AgentOrService = Annotated[Principal, require_role(Role.agent, allow_service=True)]
 
 
 def _detail(ticket: Any) -> dict[str, Any]:
@@ -33,7 +35,7 @@ def _detail(ticket: Any) -> dict[str, Any]:
 
 @router.get("", response_model=Page[TicketRead])
 def list_tickets(
-    _: Agent,
+    _: AgentOrService,
     session: DbSession,
     page: Annotated[PageParams, Depends(page_params)],
     status: TicketStatus | None = None,
@@ -52,7 +54,7 @@ def list_tickets(
 @router.post("", response_model=TicketDetail, status_code=201)
 def create_ticket(
     body: TicketCreate,
-    principal: Agent,
+    principal: AgentOrService,
     session: DbSession,
     response: Response,
     idempotency_key: Annotated[
@@ -74,7 +76,7 @@ def create_ticket(
 
 
 @router.get("/{number}", response_model=TicketDetail)
-def get_ticket(number: str, _: Agent, session: DbSession) -> dict[str, Any]:
+def get_ticket(number: str, _: AgentOrService, session: DbSession) -> dict[str, Any]:
     """One ticket with its timeline."""
     return _detail(service.get_or_raise(session, number))
 

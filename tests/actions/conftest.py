@@ -30,6 +30,12 @@ def service(client: TestClient) -> TestClient:
 
 
 @pytest.fixture
+def staff(admin_client: tuple[TestClient, int]) -> TestClient:
+    """An admin's client: for reading what the service token may not (conversations, feedback lists)."""
+    return admin_client[0]
+
+
+@pytest.fixture
 def crm(service: TestClient) -> Iterator[CrmBridgeClient]:
     """The actions' crm_bridge client, bound to the in-process app for the test."""
     bridge = CrmBridgeClient(http=cast(httpx.Client, service))  # same request API as httpx
@@ -41,12 +47,12 @@ def crm(service: TestClient) -> Iterator[CrmBridgeClient]:
 
 
 @pytest.fixture
-def chat(client: TestClient, service: TestClient) -> dict[str, Any]:
+def chat(client: TestClient, staff: TestClient) -> dict[str, Any]:
     """A real conversation and contact, made by a customer message (Rasa is down here: it is just stored)."""
     response = client.post("/api/v1/chat", json={"user_id": f"act-{uuid.uuid4().hex[:10]}", "text": "hello"})
     assert response.status_code == 200, response.text
     conversation_id = response.json()["conversation_id"]
-    conversation = service.get(f"/api/v1/conversations/{conversation_id}").json()
+    conversation = staff.get(f"/api/v1/conversations/{conversation_id}").json()
     return {"conversation_id": conversation_id, "contact_id": conversation["contact_id"]}
 
 

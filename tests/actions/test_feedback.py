@@ -57,23 +57,28 @@ def test_comment_validation() -> None:
     }
 
 
-def test_feedback_is_stored(crm: CrmBridgeClient, chat: dict[str, Any], service: TestClient) -> None:
+def test_feedback_is_stored(
+    crm: CrmBridgeClient, chat: dict[str, Any], service: TestClient, staff: TestClient
+) -> None:
     slots = {"rating": "4", "feedback_comment": "Quick answers"}
     dispatcher = CollectingDispatcher()
     events = ActionSubmitFeedback().run(dispatcher, tracker("Quick answers", chat=chat, slots=slots), {})
     assert responses(dispatcher) == ["utter_feedback_thanks", "utter_goodbye"]
     assert slots_set(events) == {"rating": None, "feedback_comment": None}
-    stored = service.get("/api/v1/feedback", params={"contact_id": chat["contact_id"]}).json()["items"]
+    stored = staff.get("/api/v1/feedback", params={"contact_id": chat["contact_id"]}).json()["items"]
     assert [(f["rating"], f["comment"], f["conversation_id"]) for f in stored] == [
         (4, "Quick answers", chat["conversation_id"])
     ]
 
 
 def test_skipped_feedback_stores_nothing(
-    crm: CrmBridgeClient, chat: dict[str, Any], service: TestClient
+    crm: CrmBridgeClient,
+    chat: dict[str, Any],
+    service: TestClient,
+    staff: TestClient,
 ) -> None:
     dispatcher = CollectingDispatcher()
     slots = {"rating": "skip", "feedback_comment": "skip"}
     ActionSubmitFeedback().run(dispatcher, tracker("no", "deny", chat=chat, slots=slots), {})
     assert responses(dispatcher) == ["utter_goodbye"]
-    assert service.get("/api/v1/feedback", params={"contact_id": chat["contact_id"]}).json()["total"] == 0
+    assert staff.get("/api/v1/feedback", params={"contact_id": chat["contact_id"]}).json()["total"] == 0

@@ -71,7 +71,11 @@ def test_outcome_wording(outcome: dict[str, Any], expected: tuple[str, int | Non
 
 
 def test_outside_hours_a_ticket_is_created(
-    crm: CrmBridgeClient, chat: dict[str, Any], service: TestClient, closed: None
+    crm: CrmBridgeClient,
+    chat: dict[str, Any],
+    service: TestClient,
+    closed: None,
+    staff: TestClient,
 ) -> None:
     dispatcher = CollectingDispatcher()
     events = ActionRequestHuman().run(dispatcher, tracker("talk to a human", "request_human", chat=chat), {})
@@ -81,18 +85,22 @@ def test_outside_hours_a_ticket_is_created(
     assert ticket["conversation_id"] == chat["conversation_id"]
     assert "(customer_request)" in ticket["subject"]
     assert slots_set(events)["pending_offer"] is None
-    assert service.get(f"/api/v1/conversations/{chat['conversation_id']}").json()["status"] == "bot"
+    assert staff.get(f"/api/v1/conversations/{chat['conversation_id']}").json()["status"] == "bot"
 
 
 def test_with_an_agent_online_the_customer_is_queued(
-    crm: CrmBridgeClient, chat: dict[str, Any], service: TestClient, online_agent: int
+    crm: CrmBridgeClient,
+    chat: dict[str, Any],
+    service: TestClient,
+    online_agent: int,
+    staff: TestClient,
 ) -> None:
     dispatcher = CollectingDispatcher()
     ActionRequestHuman().run(dispatcher, tracker("人工", "request_human", chat=chat, language="zh"), {})
     assert responses(dispatcher) == ["utter_handoff_queued"]
     assert dispatcher.messages[0]["queue_position"] >= 1
     assert dispatcher.messages[0]["wait_minutes"] >= 1
-    assert service.get(f"/api/v1/conversations/{chat['conversation_id']}").json()["status"] == "queued"
+    assert staff.get(f"/api/v1/conversations/{chat['conversation_id']}").json()["status"] == "queued"
 
 
 def test_complaint_apologises_files_a_high_priority_ticket_and_offers_a_human(
@@ -174,7 +182,11 @@ def test_yes_to_a_ticket_offer_starts_the_ticket_form(crm: CrmBridgeClient, chat
 
 
 def test_ticket_status_a_vip_gets_a_human_others_do_not(
-    crm: CrmBridgeClient, chat: dict[str, Any], service: TestClient, online_agent: int
+    crm: CrmBridgeClient,
+    chat: dict[str, Any],
+    service: TestClient,
+    online_agent: int,
+    staff: TestClient,
 ) -> None:
     number = service.post(
         "/api/v1/tickets", json={"subject": "Where is my refund", "contact_id": chat["contact_id"]}
@@ -182,10 +194,10 @@ def test_ticket_status_a_vip_gets_a_human_others_do_not(
     dispatcher = CollectingDispatcher()
     ActionTicketStatus().run(dispatcher, tracker(f"status {number}", chat=chat), {})
     assert responses(dispatcher) == ["utter_ticket_status"]  # declined by policy: nothing more is said
-    assert service.get(f"/api/v1/conversations/{chat['conversation_id']}").json()["status"] == "bot"
+    assert staff.get(f"/api/v1/conversations/{chat['conversation_id']}").json()["status"] == "bot"
 
     service.patch(f"/api/v1/contacts/{chat['contact_id']}", json={"tier": "vip"})
     dispatcher = CollectingDispatcher()
     ActionTicketStatus().run(dispatcher, tracker(f"status {number}", chat=chat), {})
     assert responses(dispatcher) == ["utter_ticket_status", "utter_handoff_queued"]
-    assert service.get(f"/api/v1/conversations/{chat['conversation_id']}").json()["status"] == "queued"
+    assert staff.get(f"/api/v1/conversations/{chat['conversation_id']}").json()["status"] == "queued"

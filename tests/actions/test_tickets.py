@@ -146,9 +146,12 @@ def test_status_by_number_and_latest_open(
 
 
 def test_another_contacts_ticket_is_not_shown(
-    crm: CrmBridgeClient, chat: dict[str, Any], service: TestClient
+    crm: CrmBridgeClient,
+    chat: dict[str, Any],
+    service: TestClient,
+    staff: TestClient,
 ) -> None:
-    other = service.post("/api/v1/contacts", json={"name": "Someone else"}).json()["id"]
+    other = staff.post("/api/v1/contacts", json={"name": "Someone else"}).json()["id"]
     number = _ticket(service, other, "Private matter")
     dispatcher = CollectingDispatcher()
     ActionTicketStatus().run(dispatcher, tracker(f"check {number.lower()}", chat=chat), {})

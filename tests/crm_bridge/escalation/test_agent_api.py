@@ -251,5 +251,6 @@ def test_two_agents_accepting_one_chat_at_once_cannot_both_win(
             two.rollback()
         else:
             raise AssertionError("the second agent took a chat the first had already accepted")
-    final = service.get(f"/api/v1/conversations/{cid}").json()
+    admin, _ = logged_in(client, session, Role.admin)
+    final = admin.get(f"/api/v1/conversations/{cid}").json()
     assert final["status"] == "agent" and final["assignee_id"] == first_id
