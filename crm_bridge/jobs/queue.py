@@ -78,8 +78,10 @@ def _failed(signal: str, task: Task, exc: BaseException | None = None) -> None:
 
 
 def worker_name() -> str:
-    """This worker's name as stored on the work it did: host, process id and thread."""
-    return f"{socket.gethostname()}:{os.getpid()}:{threading.current_thread().name}"[:100]
+    """This worker's name as stored on the work it did (and as a lease owner): host, process id, and
+    the thread's id and name (two consumers in one process both have a "Worker-1")."""
+    thread = threading.current_thread()
+    return f"{socket.gethostname()}:{os.getpid()}:{threading.get_native_id()}:{thread.name}"[:100]
 
 
 class InAppConsumer(Consumer):

@@ -3,6 +3,7 @@ an unreachable bot retried with backoff, then the customer told and the conversa
 
 from __future__ import annotations
 
+import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -15,6 +16,7 @@ from sqlalchemy.orm import Session
 from crm_bridge.conversations.models import Conversation, ConversationStatus, Message, MessageRole
 from crm_bridge.escalation.models import Escalation
 from crm_bridge.jobs import leases
+from crm_bridge.jobs.queue import worker_name
 from crm_bridge.turns import service as turns
 from crm_bridge.turns.flows import AlreadyAnswered, answer
 from crm_bridge.turns.models import Turn, TurnStatus
@@ -169,3 +171,16 @@ def test_a_worker_whose_lease_ran_out_does_not_answer_twice(session: Session, ra
     said = _said(session, got.conversation_id)
     assert said == [("customer", "my order is late"), ("bot", "echo: my order is late")]
     assert len(rasa.messages(got.conversation_id)) == 2  # the bot was asked twice; the reply kept once
+
+
+def test_two_threads_with_the_same_name_are_different_lease_owners() -> None:
+    # Two consumers in one process (two apps in a test run) both have a thread called "Worker-1"; sharing an
+    # owner name let one renew and release the other's lease (the twenty-messages test lost its order).
+    names: list[str] = []
+    threads = [
+        threading.Thread(target=lambda: names.append(worker_name()), name="Worker-1") for _ in range(2)
+    ]
+    for thread in threads:
+        thread.start()
+        thread.join()
+    assert len(set(names)) == 2
