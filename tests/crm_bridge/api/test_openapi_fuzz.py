@@ -35,7 +35,7 @@ SEED = 25
 # PATCH body is tried with nulls, within about three minutes per database on two cores.
 EXAMPLES = 15
 PHASES = ("examples", "coverage", "fuzzing", "stateful")
-PASSWORD = "fuzz admin password 1"
+PASSWORD = "kettle orbit harbour 7"
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgres"])
