@@ -90,15 +90,17 @@ def test_eval_embeds_chinese_with_its_own_model(
 
     own = evaluate(str(tiny))
     assert own["embedding_models"] == {"en": str(default_model_path()), "zh": str(tiny.resolve())}
-    assert own["answer_thresholds"] == {  # Chinese is decided with the own-model weights, as in the app
-        "en": DEFAULT_THRESHOLDS["en"].answer,
-        "zh": OWN_ENCODER_THRESHOLDS["zh"].answer,
+    # Chinese is decided with the own-model weights, as in the app; with abstention on (the default) a
+    # language answers at its clarify cut-off (docs/decisions/0014).
+    assert own["answer_thresholds"] == {
+        "en": DEFAULT_THRESHOLDS["en"].clarify,
+        "zh": OWN_ENCODER_THRESHOLDS["zh"].clarify,
     }
     assert own["n"] == len(ENTRIES)
 
     plain = evaluate("")
     assert plain["embedding_models"] == {"en": str(default_model_path()), "zh": str(default_model_path())}
-    assert plain["answer_thresholds"] == {lang: DEFAULT_THRESHOLDS[lang].answer for lang in ("en", "zh")}
+    assert plain["answer_thresholds"] == {lang: DEFAULT_THRESHOLDS[lang].clarify for lang in ("en", "zh")}
 
 
 def test_eval_with_a_bad_chinese_model_exits_2_naming_the_setting(

@@ -15,6 +15,7 @@ import websockets
 
 from kefu.bootstrap import prepare_database
 from kefu.stack import WS_MAX_BYTES, start_worker
+from tests.helpers import run_async
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
 PER_MINUTE = 2
@@ -83,4 +84,4 @@ def test_a_websocket_message_over_the_cap_closes_the_socket(behind_proxy: str) -
             except websockets.ConnectionClosed as closed:
                 return closed.rcvd.code if closed.rcvd else None
 
-    assert asyncio.run(talk()) == 1009  # "message too big"
+    assert run_async(talk()) == 1009  # "message too big"
