@@ -41,9 +41,14 @@ def _started_here(worker: str) -> bool:
 
 
 @pytest.fixture
-def redis_workers(db_url: str, tmp_path: Path) -> Iterator[tuple[FakeRasa, dict[str, str]]]:
+def redis_workers(
+    db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[tuple[FakeRasa, dict[str, str]]]:
     """A slowish fake bot and two worker processes (two threads each) on a Redis queue of this test's own."""
     warm_sentiment()  # trained once into this run's var/ (the workers load it from there)
+    # In a full run this process holds the session app's in-app workers, on the same (global) queue object
+    # that is about to point at this test's Redis queue: they must not take its jobs.
+    monkeypatch.setattr(queue.huey, "dequeue", lambda *args, **kwargs: None)
     fake = FakeRasa(delay_s=0.03).start()
     settings = {
         "DATABASE_URL": db_url,
