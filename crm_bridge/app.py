@@ -14,8 +14,7 @@ from crm_bridge.access_log import AccessLogMiddleware
 from crm_bridge.agent.views import router as agent_router
 from crm_bridge.agent.ws import router as agent_ws_router
 from crm_bridge.body_limit import BodyLimitMiddleware
-from crm_bridge.channels import registry as _channel_senders  # registers every channel's sender
-from crm_bridge.channels.telegram.views import router as telegram_router
+from crm_bridge.channels import registry as channels  # also registers every channel's sender
 from crm_bridge.chat.views import router as chat_router
 from crm_bridge.contacts.views import router as contacts_router
 from crm_bridge.conversations.views import router as conversations_router
@@ -48,7 +47,7 @@ from knowledge_base.runtime import build_retriever
 from sentiment.runtime import warm_sentiment
 
 log = logging.getLogger("kefu")
-__all__ = ["_channel_senders", "create_app"]
+__all__ = ["create_app"]
 
 
 @asynccontextmanager
@@ -137,7 +136,8 @@ def create_app() -> FastAPI:
     app.include_router(agent_ws_router)
     app.include_router(widget_router)
     app.include_router(widget_ws_router)
-    app.include_router(telegram_router)
+    for channel_router in channels.routers():
+        app.include_router(channel_router)
     app.include_router(jobs_router)
     app.include_router(pages_router)
     app.mount("/admin/static", StaticFiles(directory=STATIC_DIR), name="admin-static")

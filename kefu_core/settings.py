@@ -282,6 +282,54 @@ class Settings(BaseSettings):
         "https://api.telegram.org",
         validation_alias=AliasChoices("KEFU_TELEGRAM_API_URL", "telegram_api_url"),
     )
+    slack_bot_token: str = Field("", validation_alias=AliasChoices("KEFU_SLACK_BOT_TOKEN", "slack_bot_token"))
+    slack_signing_secret: str = Field(
+        "",
+        validation_alias=AliasChoices("KEFU_SLACK_SIGNING_SECRET", "slack_signing_secret"),
+        description="the app's Signing Secret (Basic Information page): checks X-Slack-Signature",
+    )
+    slack_api_url: str = Field(
+        "https://slack.com/api", validation_alias=AliasChoices("KEFU_SLACK_API_URL", "slack_api_url")
+    )
+    wecom_corp_id: str = Field("", validation_alias=AliasChoices("KEFU_WECOM_CORP_ID", "wecom_corp_id"))
+    wecom_secret: str = Field(
+        "",
+        validation_alias=AliasChoices("KEFU_WECOM_SECRET", "wecom_secret"),
+        description="the 微信客服 app secret, for gettoken",
+    )
+    wecom_token: str = Field(
+        "",
+        validation_alias=AliasChoices("KEFU_WECOM_TOKEN", "wecom_token"),
+        description="the callback Token (signs msg_signature)",
+    )
+    wecom_aes_key: str = Field(
+        "",
+        validation_alias=AliasChoices("KEFU_WECOM_AES_KEY", "wecom_aes_key"),
+        description="the callback EncodingAESKey (43 characters)",
+    )
+    wecom_api_url: str = Field(
+        "https://qyapi.weixin.qq.com", validation_alias=AliasChoices("KEFU_WECOM_API_URL", "wecom_api_url")
+    )
+    whatsapp_access_token: str = Field(
+        "", validation_alias=AliasChoices("KEFU_WHATSAPP_ACCESS_TOKEN", "whatsapp_access_token")
+    )
+    whatsapp_phone_number_id: str = Field(
+        "", validation_alias=AliasChoices("KEFU_WHATSAPP_PHONE_NUMBER_ID", "whatsapp_phone_number_id")
+    )
+    whatsapp_app_secret: str = Field(
+        "",
+        validation_alias=AliasChoices("KEFU_WHATSAPP_APP_SECRET", "whatsapp_app_secret"),
+        description="the Meta app secret: checks X-Hub-Signature-256",
+    )
+    whatsapp_verify_token: str = Field(
+        "",
+        validation_alias=AliasChoices("KEFU_WHATSAPP_VERIFY_TOKEN", "whatsapp_verify_token"),
+        description="the Verify Token entered with the callback URL (hub.verify_token)",
+    )
+    whatsapp_api_url: str = Field(
+        "https://graph.facebook.com/v21.0",
+        validation_alias=AliasChoices("KEFU_WHATSAPP_API_URL", "whatsapp_api_url"),
+    )
     turn_retry_delay_s: float = Field(
         2.0,
         gt=0,
@@ -358,6 +406,28 @@ class Settings(BaseSettings):
     def telegram_configured(self) -> bool:
         """Both the bot token and the webhook secret are set."""
         return bool(self.telegram_bot_token.strip() and self.telegram_webhook_secret.strip())
+
+    @property
+    def slack_configured(self) -> bool:
+        """Both the bot token and the signing secret are set."""
+        return bool(self.slack_bot_token.strip() and self.slack_signing_secret.strip())
+
+    @property
+    def wecom_configured(self) -> bool:
+        """The corp id, secret, callback token and EncodingAESKey are all set."""
+        values = (self.wecom_corp_id, self.wecom_secret, self.wecom_token, self.wecom_aes_key)
+        return all(v.strip() for v in values)
+
+    @property
+    def whatsapp_configured(self) -> bool:
+        """The access token, phone number id, app secret and verify token are all set."""
+        values = (
+            self.whatsapp_access_token,
+            self.whatsapp_phone_number_id,
+            self.whatsapp_app_secret,
+            self.whatsapp_verify_token,
+        )
+        return all(v.strip() for v in values)
 
     @property
     def mfa_policy(self) -> Literal["admin", "all", "none"]:

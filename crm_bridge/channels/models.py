@@ -13,10 +13,12 @@ from kefu_core.db import Base, UTCDateTime, utcnow
 
 
 class DeliveryStatus(enum.StrEnum):
-    """queued (or retrying), sent (the platform accepted it), failed (with the reason)."""
+    """queued (or retrying), sent (the platform accepted it), delivered (the platform reports it reached
+    the customer's device, where it does), failed (with the reason)."""
 
     queued = "queued"
     sent = "sent"
+    delivered = "delivered"
     failed = "failed"
 
 
@@ -40,5 +42,32 @@ class Delivery(Base):
     last_error: Mapped[str | None] = mapped_column(Text)  # the platform's error, never the message text
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # The platform's id of the (last part of the) sent message, for its delivery reports.
+    platform_message_id: Mapped[str | None] = mapped_column(String(128), index=True)
+    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     message: Mapped[Message] = relationship()
+
+
+class ChannelEvent(Base):
+    """A per-channel counter of webhook events that are not messages: verification failures, malformed
+    bodies, ignored update kinds (the admin Channels page shows them)."""
+
+    __tablename__ = "channel_events"
+
+    channel: Mapped[str] = mapped_column(String(32), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32), primary_key=True)
+    count: Mapped[int] = mapped_column(default=0)
+    last_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    last_detail: Mapped[str | None] = mapped_column(Text)  # a reason, never a payload
+
+
+class ChannelCursor(Base):
+    """A channel's saved position in a platform's message stream (WeCom's sync_msg cursor per open_kfid)."""
+
+    __tablename__ = "channel_cursors"
+
+    channel: Mapped[str] = mapped_column(String(32), primary_key=True)
+    key: Mapped[str] = mapped_column(String(128), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)

@@ -45,8 +45,11 @@ class SendError(Exception):
 class Sender(Protocol):
     """A channel's way out: send one message's text (and buttons) to a platform user."""
 
-    def send(self, *, recipient: str, text: str, buttons: list[dict[str, Any]], skip_parts: int) -> None:
-        """Send the message, skipping the first `skip_parts` parts; raise SendError when it fails."""
+    def send(
+        self, *, recipient: str, text: str, buttons: list[dict[str, Any]], skip_parts: int
+    ) -> str | None:
+        """Send the message, skipping the first `skip_parts` parts; raise SendError when it fails.
+        Returns the platform's id of the (last) message sent, where it gives one (for delivery reports)."""
 
 
 _senders: dict[str, Callable[[], Sender | None]] = {}
@@ -130,7 +133,7 @@ def send_next(session: Session, conversation_id: str) -> float | None:
     message = delivery.message
     delivery.attempts += 1
     try:
-        sender.send(
+        platform_id = sender.send(
             recipient=recipient,
             text=message.text,
             buttons=message.buttons or [],
@@ -148,6 +151,7 @@ def send_next(session: Session, conversation_id: str) -> float | None:
         return delay + 0.05
     delivery.status = DeliveryStatus.sent
     delivery.sent_at = utcnow()
+    delivery.platform_message_id = platform_id[:128] if platform_id else None
     session.commit()
     return 0.0
 

@@ -12,13 +12,10 @@ the accepted messages with their arrival time.
 from __future__ import annotations
 
 import itertools
-import json
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from kefu.stack import free_port
+from tests.fakes.base import FakeServer, Request, Response
 
 DESCRIPTIONS = {
     400: "Bad Request: chat not found",
@@ -28,32 +25,17 @@ DESCRIPTIONS = {
 }
 
 
-class FakeTelegram:
+class FakeTelegram(FakeServer):
     """The fake server: start()/stop() run it in a thread; `sent`, `attempts`, `webhook` are for the test."""
 
     def __init__(self, token: str) -> None:
+        super().__init__()
         self.token = token
-        self.lock = threading.Lock()
         self.sent: list[dict[str, Any]] = []  # accepted sendMessage bodies, plus "at" (monotonic)
         self.attempts: list[float] = []  # every sendMessage call's time, accepted or not
         self.failures: list[tuple[int, int]] = []  # (error code, retry_after) for the next calls
         self.webhook: dict[str, Any] = {}
         self._ids = itertools.count(1)
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self._server = ThreadingHTTPServer(("127.0.0.1", self.port), self._handler())
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-
-    def start(self) -> FakeTelegram:
-        """Serve in a background thread."""
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        """Stop serving."""
-        self._server.shutdown()
-        self._server.server_close()
 
     def fail_next(self, count: int, code: int = 429, retry_after: int = 1) -> None:
         """The next `count` sendMessage calls fail with `code` (429 carries retry_after)."""
@@ -105,26 +87,10 @@ class FakeTelegram:
         }
         return 200, {"ok": True, "result": result}
 
-    def _handler(self) -> type[BaseHTTPRequestHandler]:
-        fake = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                _, bot, method = [*self.path.split("/", 2), "", ""][:3]
-                length = int(self.headers.get("Content-Length") or 0)
-                try:
-                    body = json.loads(self.rfile.read(length) or b"{}")
-                except ValueError:
-                    body = {}
-                status, payload = fake._method(bot.removeprefix("bot"), method, body)
-                data = json.dumps(payload).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def log_message(self, format: str, *args: Any) -> None:
-                return None
-
-        return Handler
+    def handle(self, request: Request) -> Response:
+        """POST /bot<token>/<method> with a JSON body."""
+        _, bot, method = [*request.path.split("/", 2), "", ""][:3]
+        body = request.json()
+        return Response(
+            *self._method(bot.removeprefix("bot"), method, body if isinstance(body, dict) else {})
+        )

@@ -76,18 +76,23 @@ class TelegramSender:
         # 5xx and 409/420-style hiccups may pass; a refused request (400, 401, 403, 404) will not.
         raise SendError(reason, permanent=response.status_code in (400, 401, 403, 404))
 
-    def send(self, *, recipient: str, text: str, buttons: list[dict[str, Any]], skip_parts: int) -> None:
-        """sendMessage for each part not sent yet (buttons on the last part)."""
+    def send(
+        self, *, recipient: str, text: str, buttons: list[dict[str, Any]], skip_parts: int
+    ) -> str | None:
+        """sendMessage for each part not sent yet (buttons on the last part); the last part's message_id."""
         parts = split_text(text)
+        sent: dict[str, Any] = {}
         for index in range(skip_parts, len(parts)):
             payload: dict[str, Any] = {"chat_id": int(recipient), "text": parts[index]}
             if buttons and index == len(parts) - 1:
                 payload["reply_markup"] = _keyboard(buttons)
             try:
-                self.call("sendMessage", payload)
+                sent = self.call("sendMessage", payload)
             except SendError as exc:
                 exc.parts_sent = index - skip_parts
                 raise
+        message_id = sent.get("message_id")
+        return str(message_id) if message_id is not None else None
 
 
 @lru_cache(maxsize=4)

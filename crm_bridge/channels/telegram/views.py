@@ -11,6 +11,7 @@ from typing import Any
 from fastapi import APIRouter, HTTPException, Request, status
 from fastapi.concurrency import run_in_threadpool
 
+from crm_bridge.channels import stats
 from crm_bridge.channels.inbound import accept, read_body
 from crm_bridge.channels.telegram.parse import BadUpdate, Parsed, parse_update
 from kefu_core.db import get_sessionmaker
@@ -38,14 +39,19 @@ async def telegram_webhook(request: Request) -> dict[str, Any]:
     given = request.headers.get(SECRET_HEADER, "").encode()
     if not hmac.compare_digest(given, settings.telegram_webhook_secret.strip().encode()):
         log.warning("Telegram webhook: wrong or missing secret token")
+        await run_in_threadpool(
+            stats.count, "telegram", stats.VERIFICATION_FAILED, "wrong or missing secret token"
+        )
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "wrong or missing secret token")
     body = await read_body(request)
     try:
         parsed = parse_update(json.loads(body))
     except (ValueError, BadUpdate) as exc:  # JSONDecodeError is a ValueError
+        await run_in_threadpool(stats.count, "telegram", stats.MALFORMED, str(exc))
         raise HTTPException(status.HTTP_400_BAD_REQUEST, f"not a Telegram update: {exc}") from None
     if parsed.kind == "ignored":
         log.info("Telegram update ignored: %s", parsed.reason)
+        await run_in_threadpool(stats.count, "telegram", stats.IGNORED, parsed.reason)
         return {"ok": True, "handled": "ignored"}
     await run_in_threadpool(_store, parsed)
     return {"ok": True, "handled": parsed.kind}
