@@ -18,6 +18,7 @@ from crm_bridge.agent.schemas import (
     CannedReplyUpdate,
     StatusRequest,
 )
+from crm_bridge.channels import outbound
 from crm_bridge.conversations import service as conversations
 from crm_bridge.conversations.models import ConversationStatus, MessageRole
 from crm_bridge.db import DbSession
@@ -96,6 +97,9 @@ def send(conversation_id: str, body: AgentMessage, principal: Agent, session: Db
     lifecycle.check_owner(conversation, principal.user_id, principal.is_admin)
     if not body.internal and conversation.status is not ConversationStatus.agent:
         raise Conflict(f"accept the conversation before replying (it is {conversation.status.value})")
+    refused = None if body.internal else outbound.refusal(session, conversation)
+    if refused is not None:  # the platform's reply window is closed: say so rather than fail later
+        raise Conflict(refused)
     message = conversations.add_message(
         session,
         conversation=conversation,

@@ -52,12 +52,24 @@ class Sender(Protocol):
         Returns the platform's id of the (last) message sent, where it gives one (for delivery reports)."""
 
 
+# Why a platform would refuse a message to this conversation now (a reply window closed), or None.
+Refusal = Callable[[Session, Conversation], str | None]
 _senders: dict[str, Callable[[], Sender | None]] = {}
+_refusals: dict[str, Refusal] = {}
 
 
-def register(channel: str, factory: Callable[[], Sender | None]) -> None:
-    """Make `channel` an outbound channel; `factory` builds its sender (None: not configured now)."""
+def register(channel: str, factory: Callable[[], Sender | None], *, refusal: Refusal | None = None) -> None:
+    """Make `channel` an outbound channel; `factory` builds its sender (None: not configured now);
+    `refusal` tells an agent beforehand that the platform will not take a message (e.g. its window)."""
     _senders[channel] = factory
+    if refusal is not None:
+        _refusals[channel] = refusal
+
+
+def refusal(session: Session, conversation: Conversation) -> str | None:
+    """Why the conversation's channel will not take a message now, or None when it will."""
+    check = _refusals.get(conversation.channel)
+    return check(session, conversation) if check is not None else None
 
 
 @event.listens_for(Session, "before_flush")
