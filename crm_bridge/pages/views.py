@@ -92,4 +92,18 @@ def agent_load(request: Request, admin: PageAdmin) -> HTMLResponse:
     )
 
 
+@router.get("/channels", response_class=HTMLResponse)
+def channels(request: Request, admin: PageAdmin) -> HTMLResponse:
+    """Each IM channel: configured or not, the webhook URL to register, its figures (static/channels.js)."""
+    return render(
+        request, "channels.html", user=admin.username, role="admin", page="channels", nav="channels"
+    )
+
+
+@router.get("/jobs", response_class=HTMLResponse)
+def dead_jobs(request: Request, admin: PageAdmin) -> HTMLResponse:
+    """Dead jobs, replayed one by one or all at once (static/jobs.js)."""
+    return render(request, "jobs.html", user=admin.username, role="admin", page="jobs", nav="jobs")
+
+
 router.include_router(account_router)

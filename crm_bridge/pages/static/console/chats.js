@@ -5,7 +5,10 @@ import { api, itemsOf } from "../lib/api.js";
 import { conversationUrl, fail, state, when } from "./state.js";
 import { loadCanned } from "./composer.js";
 import { renderCustomer } from "./customer.js";
-import { showTranscript } from "./transcript.js";
+import { setDeliveries, showTranscript } from "./transcript.js";
+
+// Channels whose messages need no delivery (the customer's page or client reads them from kefu).
+const LOCAL_CHANNELS = new Set(["api", "widget"]);
 
 /** The list of the agent's chats. */
 export function renderChats() {
@@ -15,6 +18,7 @@ export function renderChats() {
       el("button", { type: "button", className: "link open-chat", onclick: () => openChat(conversation.id) },
         el("span", { text: "Conversation " + conversation.id.slice(0, 8) }),
         el("span", { className: "badge", text: conversation.language || "?" }),
+        el("span", { className: "badge channel-badge", text: conversation.channel || "?" }),
         unread ? el("span", { className: "badge unread", text: String(unread) }) : null))));
   $("chats-empty").classList.toggle("hidden", state.chats.size > 0);
 }
@@ -61,6 +65,17 @@ export async function openChat(id) {
     loadCanned(packet.conversation && packet.conversation.language);
     $("reply-text").focus();
   } catch (err) { fail(err); }
+}
+
+/** Refresh the delivery state of the open chat's messages (IM channels only; called every few seconds). */
+export async function refreshDeliveries() {
+  const c = state.packet && state.packet.conversation;
+  if (!c || LOCAL_CHANNELS.has(c.channel)) return;
+  const id = state.current;
+  try {
+    const answer = await api("GET", conversationUrl(id, "/deliveries"));
+    if (id === state.current) setDeliveries(answer.deliveries || {});
+  } catch (_) { /* the next tick tries again; a closed chat stops the polling */ }
 }
 
 /** Close the open chat (it left the agent) and say why. */

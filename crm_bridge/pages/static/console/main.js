@@ -4,7 +4,7 @@ import { $ } from "../lib/dom.js";
 import { configure } from "./state.js";
 import { initPresence } from "./presence.js";
 import { loadQueue, renderQueue } from "./queue.js";
-import { initChatActions, loadChats } from "./chats.js";
+import { initChatActions, loadChats, refreshDeliveries } from "./chats.js";
 import { initComposer } from "./composer.js";
 import { initTicketForm } from "./customer.js";
 import { renderSla } from "./transcript.js";
@@ -16,6 +16,7 @@ initComposer();
 initChatActions();
 initTicketForm();
 setInterval(() => { renderQueue(); renderSla(); }, 1000);   // the waits and the timer tick
+setInterval(refreshDeliveries, 4000);   // sent / delivered / failed of the open IM chat's messages
 loadQueue();
 loadChats();
 connect();

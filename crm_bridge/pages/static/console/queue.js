@@ -15,6 +15,7 @@ export function renderQueue() {
       el("div", { className: "line" },
         el("strong", { text: item.contact_name || "Visitor" }),
         el("span", { className: "badge", text: item.language || "?" }),
+        item.channel ? el("span", { className: "badge channel-badge", text: item.channel }) : null,
         item.sentiment ? el("span", { className: "badge sentiment-" + item.sentiment, text: item.sentiment }) : null),
       el("div", { className: "line muted" },
         el("span", { className: "wait", text: "waiting " + clock(waited) }),

@@ -4,12 +4,43 @@ import { clock, state } from "./state.js";
 
 const ROLES = { customer: "Customer", bot: "Bot", agent: "Agent", system: "System" };
 
+/** What the platform did with a message to an IM customer: "sent ✓", "failed: <reason>", … */
+export function deliveryLabel(delivery) {
+  switch (delivery.status) {
+    case "queued": return "queued…" + (delivery.error ? " (retrying: " + delivery.error + ")" : "");
+    case "sent": return "sent ✓";
+    case "delivered": return "delivered ✓✓";
+    case "failed": return "failed: " + (delivery.error || "unknown reason");
+    default: return String(delivery.status);
+  }
+}
+
+function deliveryNode(delivery) {
+  return el("span", { className: "delivery delivery-" + delivery.status, text: deliveryLabel(delivery),
+    title: "Delivery to the customer's app" });
+}
+
 function messageItem(msg) {
   const who = msg.internal ? "Internal note" : ROLES[msg.role] || msg.role;
   const time = msg.created_at ? new Date(msg.created_at).toLocaleTimeString() : "";
   return el("li", { className: "msg msg-" + msg.role + (msg.internal ? " internal" : ""), "data-id": String(msg.id) },
     el("span", { className: "who", text: who + " · " + time }),
-    el("span", { className: "text", text: String(msg.text ?? "") }));
+    el("span", { className: "text", text: String(msg.text ?? "") }),
+    msg.delivery ? deliveryNode(msg.delivery) : null);
+}
+
+/** Show the current delivery state of the open transcript's messages ({message id: {status, error}}). */
+export function setDeliveries(deliveries) {
+  for (const node of $("transcript").children) {
+    const delivery = deliveries[node.dataset.id];
+    if (!delivery) continue;
+    const old = node.querySelector(".delivery");
+    if (old) old.replaceWith(deliveryNode(delivery));
+    else node.append(deliveryNode(delivery));
+  }
+  if (state.packet) {
+    for (const msg of state.packet.transcript) if (deliveries[msg.id]) msg.delivery = deliveries[msg.id];
+  }
 }
 
 /** Add a message to the open transcript, in id order; a message already shown is skipped. */
