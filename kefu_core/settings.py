@@ -145,6 +145,13 @@ class Settings(BaseSettings):
         description="local Hugging Face sequence-classification model folder (transformers backend)",
     )
     rasa_timeout_s: float = Field(15.0, validation_alias=AliasChoices("KEFU_RASA_TIMEOUT", "rasa_timeout_s"))
+    chat_wait_timeout_s: float = Field(
+        30.0,
+        gt=0,
+        le=300,
+        validation_alias=AliasChoices("KEFU_CHAT_WAIT_TIMEOUT", "chat_wait_timeout_s"),
+        description="seconds POST /api/v1/chat waits for its queued turn before answering `pending: true`",
+    )
     token_ttl_minutes: int = Field(
         720,
         ge=5,

@@ -1,4 +1,5 @@
-"""One customer turn: store, route to Rasa (or stay silent for a human), store the replies."""
+"""Answering one stored customer message: stay silent for a human, hand over, or ask Rasa and store
+its replies (a queue worker runs it for every channel: crm_bridge/turns)."""
 
 from __future__ import annotations
 
@@ -7,16 +8,15 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from crm_bridge.chat.schemas import ChatMessage, ChatRequest, ChatResponse
-from crm_bridge.contacts import service as contacts
+from crm_bridge.chat.schemas import ChatMessage, ChatResponse
 from crm_bridge.conversations import service as conversations
 from crm_bridge.conversations.models import Conversation, ConversationStatus, Message, MessageRole
 from crm_bridge.escalation import lifecycle as escalation
-from crm_bridge.rasa_client import RasaClient, RasaUnavailable
+from crm_bridge.rasa_client import RasaClient
 from crm_bridge.realtime.events import emit_message
-from kefu_core.language import LANGUAGES, detect_language
+from kefu_core.language import LANGUAGES
 from kefu_core.texts import say
-from sentiment.runtime import label_message, rasa_metadata
+from sentiment.runtime import rasa_metadata
 
 log = logging.getLogger("kefu.chat")
 
@@ -39,55 +39,6 @@ def _told(session: Session, conversation: Conversation, customer: Message) -> Ch
         messages=[_out(m) for m in told if m.role is not MessageRole.customer],
         customer_message_id=customer.id,
     )
-
-
-def handle_turn(
-    session: Session, rasa: RasaClient, request: ChatRequest, *, client_id: str | None = None
-) -> ChatResponse:
-    """Process one customer message end to end (`client_id`: a widget resend is not stored twice)."""
-    language = detect_language(request.text)
-    contact = contacts.resolve_identity(
-        session, channel=request.channel, external_id=request.user_id, language=language
-    )
-    conversation = conversations.open_conversation(
-        session, contact_id=contact.id, channel=request.channel, language=language
-    )
-    if client_id is not None:
-        seen = conversations.find_by_client_id(session, conversation_id=conversation.id, client_id=client_id)
-        if seen is not None:
-            session.commit()
-            return ChatResponse(
-                conversation_id=conversation.id,
-                status=conversation.status,
-                messages=[],
-                customer_message_id=seen.id,
-            )
-    customer = conversations.add_message(
-        session,
-        conversation=conversation,
-        role=MessageRole.customer,
-        text=request.text,
-        language=language,
-        client_id=client_id,
-    )
-    label_message(customer, request.text, language)
-    emit_message(session, conversation, customer)
-    # The customer's words are committed before Rasa is asked: a failure later loses nothing.
-    session.commit()
-
-    try:
-        return respond(session, rasa, conversation, customer, metadata=request.metadata)
-    except RasaUnavailable as exc:
-        log.warning("Rasa unavailable for conversation %s: %s", conversation.id, exc)
-        told = tell_unavailable(session, conversation, language)
-        session.commit()
-        session.refresh(conversation, ["status", "assignee_id"])
-        return ChatResponse(
-            conversation_id=conversation.id,
-            status=conversation.status,
-            messages=[_out(told)],
-            customer_message_id=customer.id,
-        )
 
 
 def respond(

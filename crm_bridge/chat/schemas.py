@@ -33,6 +33,12 @@ class ChatRequest(BaseModel):
     text: str = Field(description=f"1 to {MAX_TEXT} characters, not blank")
     channel: Literal["api"] = "api"
     metadata: dict[str, Any] = Field(default_factory=dict)
+    message_id: str | None = Field(
+        None,
+        min_length=1,
+        max_length=64,
+        description="your id for this message: a retry with the same id is stored and answered once",
+    )
 
     @field_validator("user_id")
     @classmethod
@@ -71,4 +77,9 @@ class ChatResponse(BaseModel):
     messages: list[ChatMessage]
     customer_message_id: int | None = Field(
         None, description="the id of the stored customer message (use it as `after` for GET .../messages)"
+    )
+    pending: bool = Field(
+        False,
+        description="true when the answer took longer than the wait (KEFU_CHAT_WAIT_TIMEOUT): it comes "
+        "later through GET /api/v1/chat/{conversation_id}/messages",
     )

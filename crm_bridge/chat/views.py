@@ -6,10 +6,11 @@ import hmac
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
+from fastapi.concurrency import run_in_threadpool
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import select
 
-from crm_bridge.chat.flows import handle_turn
+from crm_bridge.chat import queued
 from crm_bridge.chat.schemas import ChatRequest, ChatResponse
 from crm_bridge.contacts.models import ContactIdentity
 from crm_bridge.conversations import service as conversations
@@ -42,9 +43,14 @@ ChannelKey = Annotated[None, Depends(channel_key)]
 
 
 @router.post("/chat", response_model=ChatResponse)
-def chat(body: ChatRequest, session: DbSession, request: Request, _: ChannelKey) -> ChatResponse:
-    """Send a customer message; get the bot's (or nobody's, while a human owns it) replies."""
-    return handle_turn(session, request.app.state.rasa, body)
+async def chat(body: ChatRequest, request: Request, _: ChannelKey) -> ChatResponse:
+    """Send a customer message; get the bot's (or nobody's, while a human owns it) replies. The turn
+    is answered by a queue worker; this waits for it up to KEFU_CHAT_WAIT_TIMEOUT seconds."""
+    received = await run_in_threadpool(queued.receive, body)
+    answered = await queued.wait(
+        getattr(request.app.state, "bus", None), received, get_settings().chat_wait_timeout_s
+    )
+    return await run_in_threadpool(queued.result, received, answered=answered)
 
 
 @router.get("/chat/{conversation_id}/messages")

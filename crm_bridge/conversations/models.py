@@ -84,6 +84,8 @@ class Message(Base):
     internal: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     client_id: Mapped[str | None] = mapped_column(String(64))
     author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    # The customer message a bot or system message answers (a queued turn's caller reads its replies).
+    reply_to_id: Mapped[int | None] = mapped_column(index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     conversation: Mapped[Conversation] = relationship(back_populates="messages")

@@ -108,12 +108,6 @@ def get_or_raise(session: Session, conversation_id: str) -> Conversation:
     return conversation
 
 
-def find_by_client_id(session: Session, *, conversation_id: str, client_id: str) -> Message | None:
-    """The message a widget already sent with this client id, if any."""
-    stmt = select(Message).where(Message.conversation_id == conversation_id, Message.client_id == client_id)
-    return session.scalars(stmt).first()
-
-
 def messages_after(
     session: Session, conversation_id: str, after: int, *, include_internal: bool = False, limit: int = 500
 ) -> list[Message]:

@@ -3,6 +3,7 @@ messages), on SQLite and PostgreSQL alike, and crash-safe because a lease runs o
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from datetime import timedelta
 
@@ -57,9 +58,13 @@ def drain(
         with get_sessionmaker()() as session:
             if not acquire(session, key, owner=owner, seconds=seconds):
                 return None
+            renewed = time.monotonic()
             try:
                 while (outcome := step(session)) == 0.0:
-                    acquire(session, key, owner=owner, seconds=seconds)  # renew for the next piece
+                    # Renewed once half of it has passed: a write per piece of work would cost every turn.
+                    if time.monotonic() - renewed > seconds / 2:
+                        acquire(session, key, owner=owner, seconds=seconds)
+                        renewed = time.monotonic()
             finally:
                 session.rollback()
                 release(session, key, owner=owner)

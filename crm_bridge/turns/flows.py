@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import event, update
 from sqlalchemy.orm import Session
 
 from crm_bridge.chat import flows as chat
-from crm_bridge.conversations.models import Conversation, Message
+from crm_bridge.conversations.models import Conversation, Message, MessageRole
 from crm_bridge.escalation import lifecycle as escalation
 from crm_bridge.escalation.models import Reason
 from crm_bridge.rasa_client import RasaClient, RasaUnavailable
+from crm_bridge.realtime.events import contact_channel, emit
 from crm_bridge.turns import service as turns
 from crm_bridge.turns.models import Turn, TurnStatus
 from kefu_core.db import utcnow
@@ -31,6 +35,37 @@ class Policy:
 
 class AlreadyAnswered(Exception):
     """Another worker committed this turn's answer first (its lease ran out while we worked)."""
+
+
+@contextmanager
+def replies_to(session: Session, customer: Message) -> Iterator[None]:
+    """Mark every bot or system message added to the conversation meanwhile as answering `customer`
+    (a caller waiting for its turn reads them by that)."""
+
+    def tag(session: Session, flush_context: Any, instances: Any) -> None:
+        for obj in session.new:
+            if (
+                isinstance(obj, Message)
+                and obj.conversation_id == customer.conversation_id
+                and obj.role in (MessageRole.bot, MessageRole.system)
+                and obj.reply_to_id is None
+            ):
+                obj.reply_to_id = customer.id
+
+    event.listen(session, "before_flush", tag)
+    try:
+        yield
+    finally:
+        event.remove(session, "before_flush", tag)
+
+
+def announce_done(session: Session, conversation: Conversation, turn: Turn) -> None:
+    """After the commit, tell whoever waits on the customer's channel that this turn is finished."""
+    emit(
+        session,
+        contact_channel(conversation.contact_id),
+        {"type": "turn_done", "turn_id": turn.id, "message_id": turn.message_id, "_turn": True},
+    )
 
 
 def answer(session: Session, rasa: RasaClient, turn: Turn, *, worker: str) -> None:
@@ -55,8 +90,10 @@ def answer(session: Session, rasa: RasaClient, turn: Turn, *, worker: str) -> No
             raise AlreadyAnswered(turn_id)
 
     event.listen(session, "before_commit", claim)
+    announce_done(session, conversation, turn)
     try:
-        chat.respond(session, rasa, conversation, customer, metadata={})
+        with replies_to(session, customer):
+            chat.respond(session, rasa, conversation, customer, metadata=turn.rasa_metadata or {})
     finally:
         event.remove(session, "before_commit", claim)
 
@@ -83,15 +120,18 @@ def bot_failed(session: Session, turn_id: int, error: str, *, policy: Policy, wo
         )
         return max(delay, 0.0) + 0.05  # the retry job must not arrive before the turn is due
     conversation = session.get(Conversation, turn.conversation_id)
-    assert conversation is not None
-    chat.tell_unavailable(session, conversation, conversation.language)
-    escalation.escalate(
-        session,
-        conversation=conversation,
-        reason=Reason.fallback,
-        note=f"assistant unavailable: no answer after {turn.attempts} attempts",
-        announce=True,
-    )
+    customer = session.get(Message, turn.message_id)
+    assert conversation is not None and customer is not None
+    with replies_to(session, customer):
+        chat.tell_unavailable(session, conversation, conversation.language)
+        escalation.escalate(
+            session,
+            conversation=conversation,
+            reason=Reason.fallback,
+            note=f"assistant unavailable: no answer after {turn.attempts} attempts",
+            announce=True,
+        )
+    announce_done(session, conversation, turn)
     turn.status = TurnStatus.unavailable
     turn.worker = worker
     turn.finished_at = utcnow()

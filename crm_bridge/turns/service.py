@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -11,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from crm_bridge.contacts import service as contacts
 from crm_bridge.conversations import service as conversations
-from crm_bridge.conversations.models import MessageRole
+from crm_bridge.conversations.models import Conversation, MessageRole
 from crm_bridge.realtime.events import emit_message
 from crm_bridge.turns.models import Turn, TurnStatus
 from kefu_core.db import utcnow
@@ -27,6 +28,8 @@ class Inbound:
     platform_id: str  # the platform's id of this message or delivery: redeliveries repeat it
     text: str
     display_name: str | None = None  # the name the platform shows, kept on a contact that has none
+    client_id: str | None = None  # the widget's id of the message (a resend is the same message)
+    metadata: dict[str, Any] | None = None  # for Rasa, from the REST API's caller
 
 
 @dataclass(frozen=True)
@@ -37,6 +40,7 @@ class Received:
     conversation_id: str
     message_id: int
     duplicate: bool
+    contact_id: int | None = None
 
 
 def find(session: Session, *, channel: str, platform_id: str) -> Turn | None:
@@ -45,8 +49,10 @@ def find(session: Session, *, channel: str, platform_id: str) -> Turn | None:
     return session.scalars(stmt).first()
 
 
-def _received(turn: Turn, duplicate: bool) -> Received:
-    return Received(turn.id, turn.conversation_id, turn.message_id, duplicate)
+def _received(session: Session, turn: Turn, duplicate: bool) -> Received:
+    conversation = session.get(Conversation, turn.conversation_id)
+    contact_id = conversation.contact_id if conversation is not None else None
+    return Received(turn.id, turn.conversation_id, turn.message_id, duplicate, contact_id)
 
 
 def receive(session: Session, inbound: Inbound, *, answer: str | None = None) -> Received:
@@ -58,7 +64,7 @@ def receive(session: Session, inbound: Inbound, *, answer: str | None = None) ->
     """
     seen = find(session, channel=inbound.channel, platform_id=inbound.platform_id)
     if seen is not None:
-        return _received(seen, True)
+        return _received(session, seen, True)
     language = detect_language(inbound.text)
     contact = contacts.resolve_identity(
         session, channel=inbound.channel, external_id=inbound.user_id, language=language
@@ -69,13 +75,19 @@ def receive(session: Session, inbound: Inbound, *, answer: str | None = None) ->
         session, contact_id=contact.id, channel=inbound.channel, language=language
     )
     message = conversations.add_message(
-        session, conversation=conversation, role=MessageRole.customer, text=inbound.text, language=language
+        session,
+        conversation=conversation,
+        role=MessageRole.customer,
+        text=inbound.text,
+        language=language,
+        client_id=inbound.client_id,
     )
     turn = Turn(
         conversation_id=conversation.id,
         message_id=message.id,
         channel=inbound.channel,
         platform_id=inbound.platform_id,
+        rasa_metadata=inbound.metadata or None,
     )
     session.add(turn)
     emit_message(session, conversation, message)
@@ -83,6 +95,7 @@ def receive(session: Session, inbound: Inbound, *, answer: str | None = None) ->
         reply = conversations.add_message(
             session, conversation=conversation, role=MessageRole.system, text=answer, language=language
         )
+        reply.reply_to_id = message.id
         emit_message(session, conversation, reply)
         turn.status, turn.finished_at = TurnStatus.done, utcnow()
     try:
@@ -92,8 +105,8 @@ def receive(session: Session, inbound: Inbound, *, answer: str | None = None) ->
         seen = find(session, channel=inbound.channel, platform_id=inbound.platform_id)
         if seen is None:
             raise
-        return _received(seen, True)
-    return _received(turn, False)
+        return _received(session, seen, True)
+    return _received(session, turn, False)
 
 
 def next_pending(session: Session, conversation_id: str) -> Turn | None:

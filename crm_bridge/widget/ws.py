@@ -15,16 +15,16 @@ from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from fastapi.concurrency import run_in_threadpool
 from pydantic import ValidationError
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 
-from crm_bridge.chat.flows import handle_turn
+from crm_bridge.chat import queued
 from crm_bridge.chat.schemas import ChatRequest
 from crm_bridge.conversations import service as conversations
-from crm_bridge.conversations.models import Conversation, ConversationStatus, Message
+from crm_bridge.conversations.models import Conversation, ConversationStatus
 from crm_bridge.feedback import service as feedback
 from crm_bridge.feedback.models import Feedback
 from crm_bridge.realtime.bus import Bus, relay
 from crm_bridge.realtime.events import AGENTS, contact_channel, message_object
+from crm_bridge.turns.tasks import enqueue
 from crm_bridge.widget import sessions
 from kefu_core.db import get_sessionmaker
 from kefu_core.errors import Invalid
@@ -125,9 +125,7 @@ class WidgetSocket:
     async def pump(self, subscription: Any) -> None:
         """Forward live events for this customer; too far behind, the socket is closed and the browser
         reconnects and resumes from the database."""
-        await relay(
-            subscription, self.send, lambda event: {k: v for k, v in event.items() if not k.startswith("_")}
-        )
+        await relay(subscription, self.send, _visible)
         await self.ws.close(code=1013)
 
     async def handle(self, frame: dict[str, Any]) -> None:
@@ -167,18 +165,21 @@ class WidgetSocket:
             await self.error("invalid_message", "; ".join(str(e["msg"]) for e in exc.errors()))
             return
         request = request.model_copy(update={"channel": sessions.CHANNEL})
-        await self.send({"type": "typing", "role": "bot", "typing": True})
-        try:
-            response = await run_in_threadpool(_turn, self.ws, request, client_id)
-        finally:
-            await self.send({"type": "typing", "role": "bot", "typing": False})
-        conversation_id, message_id, replies = response
+        received = await run_in_threadpool(queued.receive, request, client_id=client_id, queue=False)
+        if not received.duplicate:  # a resend's turn is queued or answered already
+            # The replies come on the bus (the pump); the turn's end turns the bot's typing off.
+            await self.send({"type": "typing", "role": "bot", "typing": True})
         # conversation_id is an extra field: the widget learns its (new) conversation from the ack.
         await self.send(
-            {"type": "ack", "client_id": client_id, "id": message_id, "conversation_id": conversation_id}
+            {
+                "type": "ack",
+                "client_id": client_id,
+                "id": received.message_id,
+                "conversation_id": received.conversation_id,
+            }
         )
-        for reply in replies:  # also on the bus; `send` drops the second copy
-            await self.send({"type": "message", **reply, "conversation_id": conversation_id})
+        if not received.duplicate:
+            await run_in_threadpool(enqueue, received.conversation_id)
 
     async def on_rating(self, frame: dict[str, Any]) -> None:
         """CSAT from the prompt."""
@@ -197,19 +198,11 @@ class WidgetSocket:
         await self.send({"type": "rated"})
 
 
-def _turn(
-    ws: WebSocket, request: ChatRequest, client_id: str
-) -> tuple[str, int | None, list[dict[str, Any]]]:
-    with get_sessionmaker()() as session:
-        try:
-            response = handle_turn(session, ws.app.state.rasa, request, client_id=client_id)
-        except IntegrityError:
-            # The same client_id raced in from another socket: that copy is stored; answer with its id.
-            session.rollback()
-            response = handle_turn(session, ws.app.state.rasa, request, client_id=client_id)
-        replies = [session.get(Message, m.id) for m in response.messages]
-        stored = [message_object(m) for m in replies if m is not None]
-        return response.conversation_id, response.customer_message_id, stored
+def _visible(event: dict[str, Any]) -> dict[str, Any]:
+    """What the browser sees of a bus event: a turn's end is the bot's typing ending."""
+    if event.get("type") == "turn_done":
+        return {"type": "typing", "role": "bot", "typing": False}
+    return {k: v for k, v in event.items() if not k.startswith("_")}
 
 
 @router.websocket("/api/v1/widget/ws")

@@ -37,7 +37,7 @@ def service(client: TestClient) -> TestClient:
 
 
 def start_chat(client: TestClient, text: str = "hello there") -> str:
-    """A new customer's conversation (Rasa is down in these tests: the bot part is a system message)."""
+    """A new customer's conversation (the bot is the fake Rasa, which echoes)."""
     response = client.post("/api/v1/chat", json={"user_id": f"cust-{uuid.uuid4().hex[:10]}", "text": text})
     assert response.status_code == 200, response.text
     return str(response.json()["conversation_id"])

@@ -99,10 +99,10 @@ def test_hand_back_to_the_bot(client: TestClient, service: TestClient, session: 
     agent.post(f"/api/v1/agent/conversations/{cid}/accept")
     back = agent.post(f"/api/v1/agent/conversations/{cid}/handback")
     assert back.json()["status"] == "bot"
-    # The bot answers again: Rasa is down in these tests, so the reply is the "unavailable" system message.
+    # The bot (the fake Rasa, which echoes) answers again.
     turn = client.post("/api/v1/chat", json={"user_id": user_id, "text": "thanks, one more question"}).json()
     assert turn["conversation_id"] == cid and turn["status"] == "bot"
-    assert turn["messages"] and turn["messages"][0]["role"] == "system"
+    assert [(m["role"], m["text"]) for m in turn["messages"]] == [("bot", "echo: thanks, one more question")]
     assert agent.post(f"/api/v1/agent/conversations/{cid}/messages", json={"text": "x"}).status_code == 409
 
 

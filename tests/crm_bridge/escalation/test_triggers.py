@@ -38,7 +38,7 @@ def test_keyword_offline_makes_one_ticket_in_chinese(client: TestClient) -> None
         first = client.post("/api/v1/chat", json={"user_id": user, "text": "我要投诉你们的快递"}).json()
         second = client.post("/api/v1/chat", json={"user_id": user, "text": "我还是要投诉"}).json()
     assert first["status"] == "bot" and "工单" in first["messages"][0]["text"]
-    # The open ticket is not duplicated: the second message goes to the bot (Rasa is down here).
+    # The open ticket is not duplicated: the second message goes to the bot (the fake Rasa echoes).
     assert "工单" not in second["messages"][0]["text"]
 
 

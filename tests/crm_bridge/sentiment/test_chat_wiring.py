@@ -1,4 +1,4 @@
-"""A chat turn stores the customer message's sentiment (Rasa is down in these fixtures; labelling is not)."""
+"""A chat turn stores the customer message's sentiment (by the queue worker, before the bot is asked)."""
 
 from __future__ import annotations
 

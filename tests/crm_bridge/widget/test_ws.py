@@ -46,7 +46,7 @@ def test_resend_is_acked_with_the_same_id_and_stored_once(client: TestClient, se
     with client.websocket_connect(f"/api/v1/widget/ws?token={token}") as ws:
         assert ws.receive_json()["type"] == "hello"
         first, frames = say(ws, "c-1", "<img src=x onerror=alert(1)> where is my order?")
-        # Rasa is down in these tests: the customer hears so (a system message), and sees the typing dots.
+        # The customer sees the typing dots while the bot (the fake Rasa) answers.
         assert {"type": "typing", "role": "bot", "typing": True} in frames
         again, _ = say(ws, "c-1", "<img src=x onerror=alert(1)> where is my order?")
         assert again == first
