@@ -15,6 +15,7 @@ from crm_bridge.agent.views import router as agent_router
 from crm_bridge.agent.ws import router as agent_ws_router
 from crm_bridge.body_limit import BodyLimitMiddleware
 from crm_bridge.channels import registry as channels  # also registers every channel's sender
+from crm_bridge.channels.admin.views import router as channels_admin_router
 from crm_bridge.chat.views import router as chat_router
 from crm_bridge.contacts.views import router as contacts_router
 from crm_bridge.conversations.views import router as conversations_router
@@ -138,6 +139,7 @@ def create_app() -> FastAPI:
     app.include_router(widget_ws_router)
     for channel_router in channels.routers():
         app.include_router(channel_router)
+    app.include_router(channels_admin_router)
     app.include_router(jobs_router)
     app.include_router(pages_router)
     app.mount("/admin/static", StaticFiles(directory=STATIC_DIR), name="admin-static")

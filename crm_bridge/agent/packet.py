@@ -9,7 +9,7 @@ import httpx
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from crm_bridge.chat.flows import UNAVAILABLE
+from crm_bridge.channels import delivery_state
 from crm_bridge.contacts.models import Contact
 from crm_bridge.conversations.models import Conversation, ConversationStatus, Message, MessageRole
 from crm_bridge.escalation.models import Escalation
@@ -17,6 +17,7 @@ from crm_bridge.rasa_client import auth_headers
 from crm_bridge.realtime.events import message_object
 from crm_bridge.tickets import service as tickets
 from crm_bridge.tickets.models import Ticket, TicketStatus
+from crm_bridge.turns.respond import UNAVAILABLE
 from kefu_core.settings import get_settings
 
 log = logging.getLogger("kefu.agent")
@@ -80,6 +81,7 @@ def build(session: Session, conversation: Conversation) -> dict[str, Any]:
         select(Escalation).where(Escalation.conversation_id == conversation.id).order_by(Escalation.id.desc())
     ).first()
     summary = summarise(rasa_events(conversation.id), messages)
+    deliveries = delivery_state.of_conversation(session, conversation.id)
     summary["reason"] = reason_row.reason if reason_row else None
     summary["note"] = reason_row.note if reason_row else None
     customer = [m for m in messages if m.role is MessageRole.customer and m.sentiment_label is not None]
@@ -113,7 +115,10 @@ def build(session: Session, conversation: Conversation) -> dict[str, Any]:
             if conversation.first_response_at
             else None,
         },
-        "transcript": [{**message_object(m), "internal": m.internal} for m in messages],
+        # `delivery`: where a message to an IM customer stands (None for widget and REST conversations).
+        "transcript": [
+            {**message_object(m), "internal": m.internal, "delivery": deliveries.get(m.id)} for m in messages
+        ],
         "summary": summary,
         "sentiment": {
             "trend": [{"id": m.id, "label": m.sentiment_label, "score": m.sentiment_score} for m in customer],

@@ -18,7 +18,7 @@ from crm_bridge.agent.schemas import (
     CannedReplyUpdate,
     StatusRequest,
 )
-from crm_bridge.channels import outbound
+from crm_bridge.channels import delivery_state, outbound
 from crm_bridge.conversations import service as conversations
 from crm_bridge.conversations.models import ConversationStatus, MessageRole
 from crm_bridge.db import DbSession
@@ -111,7 +111,13 @@ def send(conversation_id: str, body: AgentMessage, principal: Agent, session: Db
     )
     emit_message(session, conversation, message)
     session.commit()
-    return {"conversation_id": conversation.id, **message_object(message), "internal": message.internal}
+    delivery = delivery_state.by_message(session, [message.id]).get(message.id)
+    return {
+        "conversation_id": conversation.id,
+        **message_object(message),
+        "internal": message.internal,
+        "delivery": delivery,
+    }
 
 
 def _end(
@@ -144,6 +150,17 @@ def get_packet(conversation_id: str, principal: Agent, session: DbSession) -> di
     assert principal.user_id is not None
     lifecycle.check_owner(conversation, principal.user_id, principal.is_admin)
     return packet.build(session, conversation)
+
+
+@router.get("/conversations/{conversation_id}/deliveries")
+def get_deliveries(conversation_id: str, principal: Agent, session: DbSession) -> dict[str, Any]:
+    """Where each message to the customer stands on an IM channel (the console polls it): by message id,
+    `{"status", "error"}`; empty for widget and REST conversations."""
+    conversation = conversations.get_plain_or_raise(session, conversation_id)
+    assert principal.user_id is not None
+    lifecycle.check_owner(conversation, principal.user_id, principal.is_admin)
+    found = delivery_state.of_conversation(session, conversation.id)
+    return {"conversation_id": conversation.id, "deliveries": {str(k): v for k, v in found.items()}}
 
 
 @router.get("/load")

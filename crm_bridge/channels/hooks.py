@@ -1,7 +1,8 @@
 """Per-channel callbacks on a conversation's status change (an agent takes over, hands back, resolves):
-a platform that keeps its own session state (WeCom's service_state) follows kefu's. The escalation
-lifecycle calls `status_changed`; the hooks run after the commit (a rolled-back change calls nothing),
-and a hook's failure is logged, never raised into the agent's action."""
+a platform that keeps its own session state (WeCom's service_state) follows kefu's. Every assignment
+of `Conversation.status` is noted (so the escalation lifecycle needs to know nothing of channels); the
+hooks run after the commit (a rolled-back change calls nothing), and a hook's failure is logged, never
+raised into the agent's action."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import event
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
 from crm_bridge.conversations.models import Conversation
 
@@ -26,11 +27,13 @@ def on_status_change(channel: str, hook: StatusHook) -> None:
     _hooks[channel] = hook
 
 
-def status_changed(session: Session, conversation: Conversation) -> None:
+@event.listens_for(Conversation.status, "set")
+def _status_set(target: Conversation, value: Any, oldvalue: Any, initiator: Any) -> None:
     """Note the conversation's new status for its channel's hook (run after the session commits)."""
-    if conversation.channel in _hooks:
-        pending = session.info.setdefault(_KEY, {})
-        pending[conversation.id] = (conversation.channel, conversation.status.value)
+    session = object_session(target)
+    if session is not None and target.id is not None and value != oldvalue and target.channel in _hooks:
+        status = value.value if hasattr(value, "value") else str(value)
+        session.info.setdefault(_KEY, {})[target.id] = (target.channel, status)
 
 
 @event.listens_for(Session, "after_commit")

@@ -81,6 +81,7 @@ def queue_items(session: Session) -> list[dict[str, Any]]:
             {
                 "conversation_id": conversation.id,
                 "language": conversation.language,
+                "channel": conversation.channel,
                 "waiting_seconds": max(0, int((now - queued_at).total_seconds())),
                 "reason": last_reason(session, conversation.id),
                 "sentiment": _last_sentiment(session, conversation.id),

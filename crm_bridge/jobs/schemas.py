@@ -8,6 +8,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from crm_bridge.jobs.models import DeadJob, DeadJobStatus
+from crm_bridge.jobs.service import attempts_of
 from crm_bridge.shapes import Id
 
 
@@ -23,6 +24,9 @@ class DeadJobRead(BaseModel):
     status: DeadJobStatus
     failed_at: datetime
     replayed_at: datetime | None
+    attempts: int | None = Field(
+        None, description="runs before it died (the first and the task's retries); null: unknown task"
+    )
 
     @classmethod
     def of(cls, job: DeadJob) -> DeadJobRead:
@@ -37,6 +41,7 @@ class DeadJobRead(BaseModel):
             status=job.status,
             failed_at=job.failed_at,
             replayed_at=job.replayed_at,
+            attempts=attempts_of(job.task),
         )
 
 

@@ -77,6 +77,15 @@ def replay(session: Session, ids: list[int] | None) -> list[DeadJob]:
     return jobs
 
 
+def attempts_of(task: str) -> int | None:
+    """How many times a job of `task` runs before it is dead (its first run and its retries); None for
+    a task this version does not have. A dead job's row keeps no count of its own."""
+    wrapper = TASKS.get(task)
+    if wrapper is None:
+        return None
+    return int(getattr(wrapper.task_class, "default_retries", 0) or 0) + 1
+
+
 @dataclass(frozen=True)
 class QueuedJob:
     """A job waiting on the queue (now, or at `eta` for a retry)."""

@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -21,6 +22,7 @@ from crm_bridge.users.models import Role
 from kefu.bootstrap import prepare_database
 from kefu.stack import free_port
 from kefu_core.db import make_engine
+from tests.fakes.telegram_server import FakeTelegram
 from tests.helpers import sqlite_url
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -37,6 +39,8 @@ ARTIFACTS = ROOT / "test-artifacts" / "pages"
 SERVICE_TOKEN = "pages-service-token-0123456789abcdef"
 ADMIN = ("pages-admin", "admin password 1")
 AGENT = ("pages-agent", "agent password 1")
+TELEGRAM_TOKEN = "777000:PAGES-telegram-token-never-shown"
+TELEGRAM_SECRET = "pages-webhook-secret-never-shown"
 
 
 @dataclass
@@ -46,12 +50,33 @@ class Server:
     base_url: str
     service_token: str
     log_path: Path
+    database_url: str = ""
 
 
 @pytest.fixture(scope="session")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    """crm_bridge on 127.0.0.1:<free port>, migrated, seeded, with one admin and one agent."""
-    var = tmp_path_factory.mktemp("pages-var")
+def telegram() -> Iterator[FakeTelegram]:
+    """The local fake Bot API that the server's Telegram channel sends to (test_admin_channels.py)."""
+    fake = FakeTelegram(TELEGRAM_TOKEN).start()
+    yield fake
+    fake.stop()
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory: pytest.TempPathFactory, telegram: FakeTelegram) -> Iterator[Server]:
+    """crm_bridge on 127.0.0.1:<free port>, migrated, seeded, with one admin and one agent, and the
+    Telegram channel on (the Channels page and the console's delivery state need one configured)."""
+    channel = {
+        "KEFU_TELEGRAM_BOT_TOKEN": TELEGRAM_TOKEN,
+        "KEFU_TELEGRAM_WEBHOOK_SECRET": TELEGRAM_SECRET,
+        "KEFU_TELEGRAM_API_URL": telegram.url,
+    }
+    with running_server(tmp_path_factory.mktemp("pages-var"), channel) as running:
+        yield running
+
+
+@contextmanager
+def running_server(var: Path, extra_env: dict[str, str] | None = None) -> Iterator[Server]:
+    """crm_bridge with its database and files in `var` (and `extra_env`, e.g. a channel's settings)."""
     url = sqlite_url(var)
     prepare_database(url, demo_users=False)
     engine = make_engine(url)
@@ -73,6 +98,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         # The page tests share one agent account for minutes: a console closed by an earlier test must not
         # make that agent "away" later (presence timing: tests/crm_bridge/escalation/test_presence.py).
         "KEFU_AGENT_AWAY_SECONDS": "3600",
+        **(extra_env or {}),
     }
     log_path = var / "crm_bridge.log"
     cmd = [
@@ -84,7 +110,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     base_url = f"http://127.0.0.1:{port}"
     try:
         _wait_ready(proc, f"{base_url}/livez", log_path)
-        yield Server(base_url, SERVICE_TOKEN, log_path)
+        yield Server(base_url, SERVICE_TOKEN, log_path, url)
     finally:
         proc.terminate()
         try:

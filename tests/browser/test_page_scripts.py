@@ -11,13 +11,16 @@ from playwright.sync_api import expect
 from tests.browser.conftest import Tab
 
 PATHS = ["/admin/kb", "/admin/kb/new", "/admin/kb/try", "/admin/kb/import", "/admin/kb/unanswered",
-         "/admin/agent", "/admin/agent/canned", "/admin/agent/load"]  # fmt: skip
+         "/admin/agent", "/admin/agent/canned", "/admin/agent/load",
+         "/admin/channels", "/admin/jobs"]  # fmt: skip
 # What only a page's script writes as soon as it runs (the other pages act on a click).
 WRITES = {
     "/admin/kb": ("#list-summary", re.compile(r"entries|No entries match")),
     "/admin/kb/unanswered": ("#unanswered-summary", re.compile(r"group|Nothing unanswered")),
     "/admin/agent": ("#ws-state", re.compile(r"^live$")),
     "/admin/agent/load": ("#load-updated", re.compile(r"^updated ")),
+    "/admin/channels": ("#channels-updated", re.compile(r" configured · updated ")),
+    "/admin/jobs": ("#jobs-summary", re.compile(r"dead job|No dead jobs")),
 }
 
 

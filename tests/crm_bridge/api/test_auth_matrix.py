@@ -23,6 +23,11 @@ PUBLIC: set[Op] = {
     ("GET", "/livez"),
     ("GET", "/healthz"),
     ("POST", "/webhooks/telegram"),  # verified by the platform's secret (404 when not configured)
+    ("GET", "/webhooks/wecom"),  # WeCom's URL check, verified by msg_signature (404 when not configured)
+    ("POST", "/webhooks/wecom"),  # verified by msg_signature and the corp id inside (404 when not configured)
+    ("POST", "/webhooks/slack/events"),  # verified by Slack's v0 signature (404 when not configured)
+    ("GET", "/webhooks/whatsapp"),  # Meta's subscription check, by hub.verify_token (404 when not configured)
+    ("POST", "/webhooks/whatsapp"),  # verified by X-Hub-Signature-256 (404 when not configured)
 }
 CUSTOMER: set[Op] = {  # the REST chat channel: channel keys in production (see test_agent_api)
     ("POST", "/api/v1/chat"),
@@ -44,6 +49,7 @@ AGENT: set[Op] = {
     ("POST", "/api/v1/agent/conversations/{conversation_id}/handback"),
     ("POST", "/api/v1/agent/conversations/{conversation_id}/messages"),
     ("GET", "/api/v1/agent/conversations/{conversation_id}/packet"),
+    ("GET", "/api/v1/agent/conversations/{conversation_id}/deliveries"),
     ("POST", "/api/v1/agent/conversations/{conversation_id}/resolve"),
     ("GET", "/api/v1/agent/queue"),
     ("POST", "/api/v1/agent/status"),
@@ -73,6 +79,7 @@ ADMIN: set[Op] = {
     ("GET", "/api/v1/agent/load"),
     ("DELETE", "/api/v1/contacts/{contact_id}"),
     ("GET", "/api/v1/contacts/{contact_id}/export"),
+    ("GET", "/api/v1/channels"),  # names of settings and whether set, never their values
     ("GET", "/api/v1/jobs/dead"),
     ("POST", "/api/v1/jobs/dead/replay"),
     ("GET", "/api/v1/kb/export"),
