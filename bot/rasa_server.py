@@ -1,4 +1,5 @@
-"""Rasa's command line with a token on every route and one speed fix, for `rasa run` in .venv-rasa:
+"""Rasa's command line with a token on every route, one speed fix and kefu's action timeout, for
+`rasa run` in .venv-rasa:
 `python -m bot.rasa_server run …`.
 
 Token: `rasa run` refuses to start without RASA_TOKEN, and every request (the REST channel's webhook included,
@@ -88,11 +89,31 @@ def install_token(expected: str) -> None:
     run.configure_app = configured
 
 
+DEFAULT_ACTION_TIMEOUT_S = 10.0
+
+
+def action_timeout() -> float:
+    """KEFU_ACTION_TIMEOUT (seconds Rasa waits for the action server), 10 by default."""
+    raw = os.environ.get("KEFU_ACTION_TIMEOUT", "").strip()
+    try:
+        value = float(raw) if raw else DEFAULT_ACTION_TIMEOUT_S
+    except ValueError:
+        sys.exit(f"KEFU_ACTION_TIMEOUT={raw!r} is not a number of seconds")
+    if value <= 0:
+        sys.exit("KEFU_ACTION_TIMEOUT must be above 0")
+    return value
+
+
 def install() -> None:
-    """Replaces Rasa's per-call schema check (see the module docstring)."""
+    """Replaces Rasa's per-call schema check (see the module docstring) and its 5-minute wait for the
+    action server with KEFU_ACTION_TIMEOUT: crm_bridge gives up on Rasa after KEFU_RASA_TIMEOUT (which its
+    settings keep longer) and retries the turn, so Rasa must have given up on the action first; else the
+    late action's events would land in the tracker after the retry."""
+    import rasa.core.actions.action as action
     from rasa.core.actions.action import RemoteAction
 
     RemoteAction._validate_action_result = validate_action_result  # type: ignore[method-assign]
+    action.DEFAULT_REQUEST_TIMEOUT = action_timeout()
 
 
 def main() -> None:

@@ -145,6 +145,12 @@ class Settings(BaseSettings):
         description="local Hugging Face sequence-classification model folder (transformers backend)",
     )
     rasa_timeout_s: float = Field(15.0, validation_alias=AliasChoices("KEFU_RASA_TIMEOUT", "rasa_timeout_s"))
+    action_timeout_s: float = Field(
+        10.0,
+        gt=0,
+        validation_alias=AliasChoices("KEFU_ACTION_TIMEOUT", "action_timeout_s"),
+        description="seconds Rasa waits for the action server (bot/rasa_server.py reads the same variable)",
+    )
     chat_wait_timeout_s: float = Field(
         30.0,
         gt=0,
@@ -359,6 +365,17 @@ class Settings(BaseSettings):
                 setattr(self, name, _dev_secret(name))
         if self.env == "production" and self.rasa_token.strip().lower() in PLACEHOLDERS:
             raise ValueError("RASA_TOKEN must be set to a real secret when KEFU_ENV=production")
+        return self
+
+    @model_validator(mode="after")
+    def _timeouts_agree(self) -> Settings:
+        # crm_bridge must outwait Rasa's wait for the action server, or its retry of a turn would race the
+        # late action's events into the tracker (issue 21).
+        if self.rasa_timeout_s < self.action_timeout_s + 1:
+            raise ValueError(
+                f"KEFU_RASA_TIMEOUT ({self.rasa_timeout_s:g} s) must be at least KEFU_ACTION_TIMEOUT "
+                f"({self.action_timeout_s:g} s) + 1 s"
+            )
         return self
 
     @model_validator(mode="after")

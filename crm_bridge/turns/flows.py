@@ -11,12 +11,12 @@ from typing import Any
 from sqlalchemy import event, update
 from sqlalchemy.orm import Session
 
-from crm_bridge.chat import flows as chat
 from crm_bridge.conversations.models import Conversation, Message, MessageRole
 from crm_bridge.escalation import lifecycle as escalation
 from crm_bridge.escalation.models import Reason
 from crm_bridge.rasa_client import RasaClient, RasaUnavailable
 from crm_bridge.realtime.events import contact_channel, emit
+from crm_bridge.turns import respond as chat
 from crm_bridge.turns import service as turns
 from crm_bridge.turns.models import Turn, TurnStatus
 from kefu_core.db import utcnow

@@ -1,5 +1,6 @@
 """Answering one stored customer message: stay silent for a human, hand over, or ask Rasa and store
-its replies (a queue worker runs it for every channel: crm_bridge/turns)."""
+its replies (a queue worker runs it for every channel's turns; the caller reads the replies by
+`reply_to_id`)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,6 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from crm_bridge.chat.schemas import ChatMessage, ChatResponse
 from crm_bridge.conversations import service as conversations
 from crm_bridge.conversations.models import Conversation, ConversationStatus, Message, MessageRole
 from crm_bridge.escalation import lifecycle as escalation
@@ -24,23 +24,6 @@ log = logging.getLogger("kefu.chat")
 UNAVAILABLE = {language: say("assistant_unavailable", language) for language in LANGUAGES}
 
 
-def _out(message: Message) -> ChatMessage:
-    return ChatMessage.model_validate(
-        {"id": message.id, "role": message.role.value, "text": message.text, "buttons": message.buttons}
-    )
-
-
-def _told(session: Session, conversation: Conversation, customer: Message) -> ChatResponse:
-    """What crm_bridge itself told the customer after their message (system messages)."""
-    told = conversations.messages_after(session, conversation.id, customer.id)
-    return ChatResponse(
-        conversation_id=conversation.id,
-        status=conversation.status,
-        messages=[_out(m) for m in told if m.role is not MessageRole.customer],
-        customer_message_id=customer.id,
-    )
-
-
 def respond(
     session: Session,
     rasa: RasaClient,
@@ -48,20 +31,15 @@ def respond(
     customer: Message,
     *,
     metadata: dict[str, Any],
-) -> ChatResponse:
+) -> None:
     """Answer a stored customer message: stay silent for a human, hand over on a trigger, or ask Rasa
     and store its replies. Commits once at the end; raises RasaUnavailable having stored nothing."""
     if conversation.status is ConversationStatus.queued and escalation.release_unstaffed(session):
         session.commit()  # hours ended or the last agent left: a ticket instead of an endless wait
-        return _told(session, conversation, customer)
+        return
     if conversation.status in (ConversationStatus.queued, ConversationStatus.agent):
-        session.commit()
-        return ChatResponse(
-            conversation_id=conversation.id,
-            status=conversation.status,
-            messages=[],
-            customer_message_id=customer.id,
-        )
+        session.commit()  # a human owns the chat: the bot stays silent
+        return
 
     # Triggers crm_bridge decides itself (keywords, sentiment) hand over before the bot answers.
     def collecting() -> bool:  # asked only when a sentiment trigger would fire: one call to Rasa
@@ -69,7 +47,7 @@ def respond(
 
     if escalation.auto_escalate(session, conversation, customer, bot_collecting=collecting) is not None:
         session.commit()
-        return _told(session, conversation, customer)
+        return
 
     language = customer.language or conversation.language or "en"
     rasa_metadata_out = {
@@ -80,29 +58,17 @@ def respond(
         "channel": conversation.channel,
         **rasa_metadata(customer),
     }
-    stored: list[Message] = []
-    replies = rasa.send(sender=conversation.id, text=customer.text, metadata=rasa_metadata_out)
-    for reply in replies:
-        stored.append(
-            conversations.add_message(
-                session,
-                conversation=conversation,
-                role=MessageRole.bot,
-                text=reply.text,
-                language=language,
-                buttons=reply.buttons,
-            )
+    for reply in rasa.send(sender=conversation.id, text=customer.text, metadata=rasa_metadata_out):
+        message = conversations.add_message(
+            session,
+            conversation=conversation,
+            role=MessageRole.bot,
+            text=reply.text,
+            language=language,
+            buttons=reply.buttons,
         )
-        emit_message(session, conversation, stored[-1])
+        emit_message(session, conversation, message)
     session.commit()
-    # A custom action may have escalated meanwhile (another request): report the current owner.
-    session.refresh(conversation, ["status", "assignee_id"])
-    return ChatResponse(
-        conversation_id=conversation.id,
-        status=conversation.status,
-        messages=[_out(m) for m in stored],
-        customer_message_id=customer.id,
-    )
 
 
 def tell_unavailable(session: Session, conversation: Conversation, language: str | None) -> Message:

@@ -33,11 +33,14 @@ def outcome(check, reply):
     except ValidationError as error:
         return ["error", error.message]
 
+import rasa.core.actions.action as action
 before = [outcome(original, reply) for reply in replies]
+timeout_before = action.DEFAULT_REQUEST_TIMEOUT
 rasa_server.install()
 after = [outcome(RemoteAction._validate_action_result, reply) for reply in replies]
 patched = RemoteAction._validate_action_result is not original
-print(json.dumps({"before": before, "after": after, "patched": patched}))
+print(json.dumps({"before": before, "after": after, "patched": patched,
+                  "timeout": [timeout_before, action.DEFAULT_REQUEST_TIMEOUT]}))
 """
 
 
@@ -45,11 +48,13 @@ def test_action_replies_are_checked_as_rasa_does() -> None:
     """Valid replies pass and invalid ones raise Rasa's own error message, before and after install()."""
     result = subprocess.run(
         [str(RASA_BIN.parent / "python"), "-c", SCRIPT],
-        cwd=ROOT, env=rasa_env(), capture_output=True, text=True, timeout=300,
+        cwd=ROOT, env={**rasa_env(), "KEFU_ACTION_TIMEOUT": "7"}, capture_output=True, text=True, timeout=300,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr[-3000:]
     out = json.loads(result.stdout.strip().splitlines()[-1])
     assert out["patched"]
+    # Rasa's 5-minute wait for the action server becomes KEFU_ACTION_TIMEOUT (crm_bridge outwaits it).
+    assert out["timeout"] == [300, 7.0]
     assert out["after"] == out["before"]
     kinds = [kind for kind, _ in out["after"]]
     assert kinds == ["ok", "ok", "ok", "error", "error", "error", "error", "error"]

@@ -156,3 +156,13 @@ def test_every_response_carries_hsts_and_a_csp_in_production(tmp_path) -> None:
         ]
     development = TestClient(create_app())
     assert "strict-transport-security" not in development.get("/livez").headers
+
+
+def test_crm_bridge_outwaits_rasas_wait_for_the_action_server(tmp_path) -> None:
+    with kefu_env(KEFU_VAR_DIR=str(tmp_path), KEFU_RASA_TIMEOUT="15", KEFU_ACTION_TIMEOUT="10"):
+        assert (Settings().rasa_timeout_s, Settings().action_timeout_s) == (15.0, 10.0)
+    with (
+        kefu_env(KEFU_VAR_DIR=str(tmp_path), KEFU_RASA_TIMEOUT="10", KEFU_ACTION_TIMEOUT="10"),
+        pytest.raises(ValidationError, match=r"KEFU_RASA_TIMEOUT .* must be at least KEFU_ACTION_TIMEOUT"),
+    ):
+        Settings()

@@ -54,6 +54,7 @@ def redis_workers(
         "DATABASE_URL": db_url,
         "RASA_URL": fake.url,
         "KEFU_RASA_TIMEOUT": "5",
+        "KEFU_ACTION_TIMEOUT": "2",
         "KEFU_JOBS_BACKEND": "redis",
         "KEFU_JOBS_REDIS_URL": REDIS_URL,
         "KEFU_REDIS_PREFIX": f"kefu-test-{uuid.uuid4().hex[:8]}:",
