@@ -8,6 +8,7 @@ from huey.consumer import Consumer
 from crm_bridge.channels import registry as _channels  # registers channels.deliver and the senders
 from crm_bridge.jobs import queue
 from crm_bridge.jobs import service as _dead_jobs  # registers the dead-job hook
+from crm_bridge.realtime import bus as realtime
 from crm_bridge.turns import tasks as _turn_tasks  # registers turns.process and turns.sweep
 from kefu_core.settings import Settings, get_settings
 from sentiment.runtime import warm_sentiment
@@ -24,6 +25,9 @@ def start_in_app(settings: Settings | None = None) -> Consumer | None:
 
 def start_workers(workers: int, *, processes: bool) -> None:
     """Run worker threads or processes in the foreground until SIGINT/SIGTERM (`kefu jobs worker`)."""
+    settings = get_settings()
+    if settings.redis_url:  # replies and turn ends reach crm_bridge's sockets and waiting requests
+        realtime.attach(realtime.RedisPublisher(settings.redis_url, settings.redis_prefix))
     queue.configure()
     warm_sentiment()  # a missing model is trained here, not inside the first turn (under its lease)
     queue.run_consumer(workers, processes=processes)

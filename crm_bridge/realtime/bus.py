@@ -221,6 +221,29 @@ class RedisBus(Bus):
             log.warning("redis publish failed (%s); sockets catch up from the database", type(exc).__name__)
 
 
+class RedisPublisher(Bus):
+    """A process with no sockets (`kefu jobs worker`): its events go to Redis for crm_bridge's sockets
+    and waiting requests; it subscribes to nothing."""
+
+    def __init__(self, url: str, prefix: str = "kefu:") -> None:
+        import redis
+
+        super().__init__()
+        self.prefix = prefix
+        self._sync = redis.Redis.from_url(url, socket_connect_timeout=TIMEOUT_S, socket_timeout=TIMEOUT_S)
+
+    async def publish(self, channel: str, event: Event) -> None:
+        """PUBLISH (blocking briefly; this process serves no sockets)."""
+        self.publish_threadsafe(channel, event)
+
+    def publish_threadsafe(self, channel: str, event: Event) -> None:
+        """PUBLISH from any thread; a Redis failure is logged (readers fall back to the database)."""
+        try:
+            self._sync.publish(self.prefix + channel, json.dumps(event, default=str))
+        except Exception as exc:
+            log.warning("redis publish failed (%s); readers catch up from the database", type(exc).__name__)
+
+
 _live: list[Bus] = []  # buses of the apps running in this process, newest last
 
 

@@ -18,7 +18,7 @@ import redis
 import websockets
 from sqlalchemy.orm import Session
 
-from crm_bridge.realtime.bus import RedisBus
+from crm_bridge.realtime.bus import RedisBus, RedisPublisher
 from crm_bridge.users import service as users
 from crm_bridge.users.models import Role
 from kefu.bootstrap import prepare_database
@@ -65,6 +65,27 @@ def test_two_buses_share_events() -> None:
             await b.stop()
 
     assert sorted(e["n"] for e in run_async(scenario())) == [1, 2]
+
+
+def test_a_job_workers_events_reach_crm_bridges_bus() -> None:
+    # `kefu jobs worker` processes serve no sockets: they only publish (a turn's replies, its end).
+    async def scenario() -> dict[str, Any]:
+        prefix = f"kefu-test-{secrets.token_hex(4)}:"
+        app_bus = RedisBus(REDIS, prefix)
+        await app_bus.start()
+        try:
+            sub = app_bus.subscribe(["contact:7"])
+            worker = RedisPublisher(REDIS, prefix)
+            thread = threading.Thread(
+                target=worker.publish_threadsafe, args=("contact:7", {"type": "turn_done"})
+            )
+            thread.start()
+            thread.join()
+            return await asyncio.wait_for(sub.get(), 5)
+        finally:
+            await app_bus.stop()
+
+    assert run_async(scenario()) == {"type": "turn_done"}
 
 
 def test_a_redis_that_goes_away_after_a_commit_is_logged_not_raised(caplog: pytest.LogCaptureFixture) -> None:
