@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from kefu import (
+    bench_channels,
     bench_chat,
     bench_crm,
     bench_dialogue,
@@ -22,6 +23,7 @@ from kefu.benchlib import write_result
 from kefu_core.paths import ROOT
 
 BENCHES: dict[str, Callable[[Path], dict[str, Any]]] = {
+    "channels": bench_channels.run,
     "chat": bench_chat.run,
     "crm": bench_crm.run,
     "dialogue": bench_dialogue.run,

@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 import secrets
 import shutil
-import subprocess
 import time
 from pathlib import Path
 from typing import Any
@@ -18,7 +17,7 @@ from sqlalchemy.orm import Session
 from crm_bridge.contacts.models import Contact
 from crm_bridge.users import service as users
 from crm_bridge.users.models import Role
-from kefu.benchlib import machine, now_iso, postgres_database, write_doc_section, yes_no
+from kefu.benchlib import machine, now_iso, postgres_database, run_wrk, write_doc_section, yes_no
 from kefu.bootstrap import prepare_database
 from kefu.stack import VENV_BIN, Service, free_port
 from kefu_core.db import make_engine, utcnow
@@ -61,14 +60,6 @@ def _admin_token(url: str, base: str) -> str:
     return str(response.json()["access_token"])
 
 
-WRK_DONE = """
-done = function(summary, latency, requests)
-  local e = summary.errors
-  io.write(string.format("KEFU %d %d %d %d %d %d\\n", summary.requests,
-    e.status + e.connect + e.read + e.write + e.timeout,
-    latency:percentile(50), latency:percentile(95), latency:percentile(99), summary.duration))
-end
-"""
 CREATE_LUA = """
 wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/json"
@@ -89,20 +80,8 @@ end
 
 
 def _wrk(base: str, script: str, seconds: int, var: Path, name: str) -> dict[str, Any]:
-    """Drive `base` with wrk (CLIENTS connections, 2 threads) for `seconds`; parse the done() line."""
-    path = var / f"{name}.lua"
-    path.write_text(script + WRK_DONE)
-    cmd = ["wrk", "-t2", f"-c{CLIENTS}", f"-d{seconds}s", "-s", str(path), base]
-    out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
-    line = next(x for x in out.splitlines() if x.startswith("KEFU "))
-    requests, errors, p50, p95, p99, duration_us = (int(v) for v in line.split()[1:])
-    return {
-        "n": requests,
-        "errors": errors,
-        "per_second": round(requests / (duration_us / 1e6), 1),
-        "latency_ms": {"p50": round(p50 / 1000, 1), "p95": round(p95 / 1000, 1), "p99": round(p99 / 1000, 1)},
-        "seconds": seconds,
-    }
+    """Drive `base` with wrk (CLIENTS connections) for `seconds`."""
+    return run_wrk(base, script, seconds=seconds, var=var, name=name, connections=CLIENTS)
 
 
 def _one_backend(kind: str, url: str, var: Path, contacts: int, seconds: int, workers: int) -> dict[str, Any]:

@@ -116,3 +116,35 @@ def postgres_database(admin_url: str, prefix: str = "kefu_bench") -> Iterator[st
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+WRK_DONE = """
+done = function(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format("KEFU %d %d %d %d %d %d\\n", summary.requests,
+    e.status + e.connect + e.read + e.write + e.timeout,
+    latency:percentile(50), latency:percentile(95), latency:percentile(99), summary.duration))
+end
+"""
+
+
+def run_wrk(
+    base: str, script: str, *, seconds: int, var: Path, name: str, connections: int
+) -> dict[str, Any]:
+    """Drive `base` with wrk (2 threads, `connections` connections) for `seconds` with the Lua `script`;
+    requests, errors (non-2xx/3xx and socket errors), rate and latency percentiles."""
+    import subprocess
+
+    path = var / f"{name}.lua"
+    path.write_text(script + WRK_DONE)
+    cmd = ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "-s", str(path), base]
+    out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
+    line = next(x for x in out.splitlines() if x.startswith("KEFU "))
+    requests, errors, p50, p95, p99, duration_us = (int(v) for v in line.split()[1:])
+    return {
+        "n": requests,
+        "errors": errors,
+        "per_second": round(requests / (duration_us / 1e6), 1),
+        "latency_ms": {"p50": round(p50 / 1000, 1), "p95": round(p95 / 1000, 1), "p99": round(p99 / 1000, 1)},
+        "seconds": seconds,
+    }
