@@ -22,6 +22,7 @@ from crm_bridge.users.models import Role
 from kefu.bootstrap import prepare_database
 from kefu.stack import free_port
 from kefu_core.db import make_engine
+from tests.fakes.rasa_server import FakeRasa
 from tests.fakes.telegram_server import FakeTelegram
 from tests.helpers import sqlite_url
 
@@ -86,15 +87,15 @@ def running_server(var: Path, extra_env: dict[str, str] | None = None) -> Iterat
         session.commit()
     engine.dispose()
     port = free_port()
-    closed = f"http://127.0.0.1:{free_port()}"
+    bot = FakeRasa().start()  # the bot answers "echo: <text>" (the real Rasa is the e2e tests' business)
     env = {
         **os.environ,
         "DATABASE_URL": url,
         "KEFU_VAR_DIR": str(var),
         "KEFU_SECRET_KEY": "pages-secret-key-0123456789abcdef0123456789",
         "KEFU_SERVICE_TOKEN": SERVICE_TOKEN,
-        "RASA_URL": closed,
-        "ACTION_SERVER_URL": closed,
+        "RASA_URL": bot.url,
+        "ACTION_SERVER_URL": bot.url,
         # The page tests share one agent account for minutes: a console closed by an earlier test must not
         # make that agent "away" later (presence timing: tests/crm_bridge/escalation/test_presence.py).
         "KEFU_AGENT_AWAY_SECONDS": "3600",
@@ -118,6 +119,7 @@ def running_server(var: Path, extra_env: dict[str, str] | None = None) -> Iterat
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+        bot.stop()
 
 
 def _wait_ready(proc: subprocess.Popen[bytes], url: str, log_path: Path, timeout: float = 90.0) -> None:
