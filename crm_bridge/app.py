@@ -19,6 +19,7 @@ from crm_bridge.channels.admin.views import router as channels_admin_router
 from crm_bridge.chat.views import router as chat_router
 from crm_bridge.contacts.views import router as contacts_router
 from crm_bridge.conversations.views import router as conversations_router
+from crm_bridge.erasure.views import router as erasure_router
 from crm_bridge.errors import install_error_handlers
 from crm_bridge.escalation.views import router as escalation_router
 from crm_bridge.feedback.views import router as feedback_router
@@ -130,6 +131,7 @@ def create_app() -> FastAPI:
     app.include_router(tickets_router)
     app.include_router(contacts_router)
     app.include_router(feedback_router)
+    app.include_router(erasure_router)
     app.include_router(conversations_router)
     app.include_router(escalation_router)
     app.include_router(sentiment_router)

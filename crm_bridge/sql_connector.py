@@ -6,6 +6,8 @@ domains' write-through (crm_bridge.sync) imports connectors/, which therefore im
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -111,3 +113,12 @@ class SqlConnector:
             return str(feedback_service.create(self.session, data=data).id)
         except DomainError as exc:
             raise ConnectorError(f"feedback refused: {exc.code}", retryable=False) from exc
+
+    def erase_contact(
+        self,
+        contact_external_id: str | None,
+        *,
+        ticket_external_ids: Sequence[str] = (),
+        feedback_external_ids: Sequence[str] = (),
+    ) -> None:
+        """Nothing to do: these records are kefu's own, which the erasure itself anonymised."""

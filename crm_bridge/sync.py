@@ -13,7 +13,7 @@ from functools import lru_cache
 
 from sqlalchemy.orm import Session
 
-from crm_bridge.connectors.base import ContactPayload, FeedbackPayload, TicketPayload
+from crm_bridge.connectors.base import ContactPayload, ErasePayload, FeedbackPayload, TicketPayload
 from crm_bridge.connectors.zoho import ZohoSettings
 from crm_bridge.outbox import service as outbox
 from crm_bridge.outbox.models import Operation
@@ -38,7 +38,7 @@ def _configured(*_env: str | None) -> bool:
 def queue(
     session: Session,
     operation: Operation,
-    payload: ContactPayload | TicketPayload | FeedbackPayload,
+    payload: ContactPayload | TicketPayload | FeedbackPayload | ErasePayload,
     *,
     contact: ContactPayload | None = None,
 ) -> None:

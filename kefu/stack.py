@@ -203,7 +203,8 @@ class Stack:
             Service(
                 "crm_bridge",
                 crm_bridge_command(ports.api, base.get("KEFU_TRUSTED_PROXIES")),
-                shared,
+                # The tracker store too: erasing a contact deletes its tracker events (crm_bridge/erasure).
+                {**shared, **tracker},
                 # Ready once it serves: the knowledge-base index is built before uvicorn listens.
                 f"{self.api_url}/livez",
                 log_dir / "crm_bridge.log",

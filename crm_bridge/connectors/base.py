@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any, Protocol, runtime_checkable
 
@@ -65,6 +66,33 @@ class FeedbackPayload:
         return asdict(self)
 
 
+@dataclass(frozen=True)
+class ErasePayload:
+    """A contact erased in kefu (PIPL / GDPR): the CRM must delete its records, named by kefu's local ids
+    (the outbox finds the CRM's ids when it delivers, so records created meanwhile are found too)."""
+
+    contact_local_id: str
+    ticket_numbers: tuple[str, ...] = ()
+    feedback_local_ids: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form (the outbox stores it)."""
+        return {
+            "contact_local_id": self.contact_local_id,
+            "ticket_numbers": list(self.ticket_numbers),
+            "feedback_local_ids": list(self.feedback_local_ids),
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ErasePayload:
+        """The payload back from its stored form."""
+        return cls(
+            contact_local_id=str(data["contact_local_id"]),
+            ticket_numbers=tuple(str(n) for n in data.get("ticket_numbers") or ()),
+            feedback_local_ids=tuple(str(n) for n in data.get("feedback_local_ids") or ()),
+        )
+
+
 @runtime_checkable
 class CRMConnector(Protocol):
     """What kefu needs from a CRM. Ids are the CRM's own ids, as strings."""
@@ -87,4 +115,14 @@ class CRMConnector(Protocol):
 
     def write_feedback(self, feedback: FeedbackPayload, contact_external_id: str | None) -> str:
         """Record the rating (on the contact when given); the id of what was written."""
+        ...
+
+    def erase_contact(
+        self,
+        contact_external_id: str | None,
+        *,
+        ticket_external_ids: Sequence[str] = (),
+        feedback_external_ids: Sequence[str] = (),
+    ) -> None:
+        """Delete the contact and the tickets and feedback written for it; records already gone are fine."""
         ...

@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 from urllib.parse import quote
 
@@ -265,3 +265,31 @@ class ZohoConnector:
         }
         resp = self._call("POST", "Notes", "note create", json={"data": [note]})
         return self._record_id(resp, "note create")
+
+    def _delete(self, module: str, record_id: str) -> None:
+        """Delete one record; one Zoho no longer has (deleted already, e.g. by an earlier try) is fine."""
+        what = f"{module.lower()} delete"
+        try:
+            resp = self._call("DELETE", f"{module}/{quote(record_id, safe='')}", what)
+        except ConnectorError as exc:
+            # Zoho answers an unknown id with HTTP 400 and the code INVALID_DATA (not a 404).
+            if not exc.retryable and str(exc).startswith(f"zoho {what}: HTTP 400 INVALID_DATA"):
+                return
+            raise
+        self._record_id(resp, what)
+
+    def erase_contact(
+        self,
+        contact_external_id: str | None,
+        *,
+        ticket_external_ids: Sequence[str] = (),
+        feedback_external_ids: Sequence[str] = (),
+    ) -> None:
+        """Delete the feedback Notes, the Cases and the Contact (Zoho keeps deleted records in its recycle
+        bin for 60 days, where only Zoho administrators see them)."""
+        for note_id in feedback_external_ids:
+            self._delete("Notes", note_id)
+        for case_id in ticket_external_ids:
+            self._delete("Cases", case_id)
+        if contact_external_id:
+            self._delete("Contacts", contact_external_id)

@@ -30,7 +30,7 @@ def feedback_created(session: Session, feedback: Feedback) -> None:
     if not sync.enabled() or feedback.contact_id is None:
         return
     contact = session.get(Contact, feedback.contact_id)
-    if contact is None:
+    if contact is None or contact.erased_at is not None:  # an erased contact is gone from the CRM
         return
     payload = feedback_payload(feedback)
     sync.queue(session, Operation.write_feedback, payload, contact=contact_payload(contact))

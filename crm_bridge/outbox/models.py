@@ -27,6 +27,7 @@ class Operation(enum.StrEnum):
     create_ticket = "create_ticket"
     update_ticket = "update_ticket"
     write_feedback = "write_feedback"
+    erase_contact = "erase_contact"  # PIPL / GDPR erasure: delete the contact's records in the CRM
 
 
 class LinkKind(enum.StrEnum):

@@ -21,6 +21,7 @@ from crm_bridge.connectors.base import (
     ConnectorError,
     ContactPayload,
     CRMConnector,
+    ErasePayload,
     FeedbackPayload,
     TicketPayload,
 )
@@ -37,7 +38,9 @@ PAYLOADS: dict[Operation, tuple[str, type]] = {
     Operation.create_ticket: ("ticket", TicketPayload),
     Operation.update_ticket: ("ticket", TicketPayload),
     Operation.write_feedback: ("feedback", FeedbackPayload),
+    Operation.erase_contact: ("erase", ErasePayload),
 }
+Payload = ContactPayload | TicketPayload | FeedbackPayload | ErasePayload
 
 
 @dataclass
@@ -57,9 +60,11 @@ def backoff(attempts: int, rng: random.Random | None = None) -> timedelta:
     return timedelta(seconds=base * (1 + (rng or random).uniform(-0.1, 0.1)))
 
 
-def _entity(payload: ContactPayload | TicketPayload | FeedbackPayload) -> str | None:
+def _entity(payload: Payload) -> str | None:
     if isinstance(payload, ContactPayload):
         return f"contact:{payload.local_id}"
+    if isinstance(payload, ErasePayload):
+        return f"contact:{payload.contact_local_id}"
     if isinstance(payload, TicketPayload):
         return f"ticket:{payload.number}"
     return f"feedback:{payload.local_id}" if payload.local_id else None
@@ -70,7 +75,7 @@ def enqueue(
     *,
     connector: str,
     operation: Operation | str,
-    payload: ContactPayload | TicketPayload | FeedbackPayload,
+    payload: Payload,
     contact: ContactPayload | None = None,
 ) -> OutboxItem:
     """Add a pending item; the caller commits it together with the domain change (that is the durability).
@@ -82,7 +87,7 @@ def enqueue(
     if not isinstance(payload, expected):
         raise TypeError(f"{op.value} takes a {expected.__name__}, not {type(payload).__name__}")
     data: dict[str, Any] = {key: payload.to_dict()}
-    if op is not Operation.upsert_contact:
+    if op not in (Operation.upsert_contact, Operation.erase_contact):
         data["contact"] = contact.to_dict() if contact is not None else None
     item = OutboxItem(
         connector=connector,
@@ -139,8 +144,35 @@ def _ensure_contact(
     return external_id
 
 
+def _erase(session: Session, impl: CRMConnector, name: str, erase: ErasePayload) -> str:
+    """Delete the contact's records in the CRM, then forget their links (a later write starts afresh)."""
+    wanted = [(LinkKind.contact, erase.contact_local_id)]
+    wanted += [(LinkKind.ticket, n) for n in erase.ticket_numbers]
+    wanted += [(LinkKind.feedback, f) for f in erase.feedback_local_ids]
+    links = [
+        link
+        for kind, local_id in wanted
+        for link in session.scalars(
+            select(ExternalLink).where(
+                ExternalLink.connector == name, ExternalLink.kind == kind, ExternalLink.local_id == local_id
+            )
+        )
+    ]
+    contact = next((link.external_id for link in links if link.kind is LinkKind.contact), None)
+    impl.erase_contact(
+        contact,
+        ticket_external_ids=[link.external_id for link in links if link.kind is LinkKind.ticket],
+        feedback_external_ids=[link.external_id for link in links if link.kind is LinkKind.feedback],
+    )
+    for link in links:
+        session.delete(link)
+    return contact or ""
+
+
 def _deliver(session: Session, impl: CRMConnector, item: OutboxItem) -> str:
     name, data, op = item.connector, item.payload, Operation(item.operation)
+    if op is Operation.erase_contact:
+        return _erase(session, impl, name, ErasePayload.from_dict(data["erase"]))
     if op is Operation.upsert_contact:
         contact = ContactPayload(**data["contact"])
         external_id = impl.upsert_contact(contact)
@@ -171,6 +203,8 @@ def _blocked_until(session: Session, item: OutboxItem) -> datetime | None:
     """When an older pending item about the same record (or its contact) is next due, if there is one."""
     keys = [item.entity] if item.entity else []
     contact = item.payload.get("contact") if item.operation != Operation.upsert_contact else None
+    if item.operation == Operation.erase_contact:
+        contact = None
     if isinstance(contact, dict) and contact.get("local_id"):
         keys.append(f"contact:{contact['local_id']}")
     if not keys:

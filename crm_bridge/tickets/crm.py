@@ -29,6 +29,8 @@ def ticket_changed(session: Session, ticket: Ticket, *, created: bool) -> None:
     if not sync.enabled():
         return
     contact = session.get(Contact, ticket.contact_id) if ticket.contact_id else None
+    if contact is not None and contact.erased_at is not None:
+        return  # its case was deleted from the CRM with the contact: an update must not bring it back
     sync.queue(
         session,
         Operation.create_ticket if created else Operation.update_ticket,

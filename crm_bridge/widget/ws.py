@@ -117,6 +117,9 @@ class WidgetSocket:
             self.sent.add(frame["id"])
         async with self.lock:
             await self.ws.send_text(json.dumps(frame, ensure_ascii=False, default=str))
+        if frame.get("type") == "session_revoked":
+            # The contact was erased (crm_bridge/erasure): its sessions are gone, and so is this socket.
+            await self.ws.close(code=UNAUTHORIZED, reason="the session was revoked")
 
     async def error(self, code: str, message: str) -> None:
         """Tell the browser what was wrong with its frame."""

@@ -4,6 +4,8 @@ It follows the request and answer formats of Zoho's documentation (OAuth v2 toke
   POST /oauth/v2/token (refresh-token grant; {"error": "invalid_code"} on bad credentials, as HTTP 200)
   POST /crm/v8/Contacts/upsert, GET /crm/v8/Contacts/search (200, or 204 with no body),
   POST /crm/v8/Cases, PUT /crm/v8/Cases/{id}, POST /crm/v8/Notes;
+  DELETE /crm/v8/{Contacts|Cases|Notes}/{id} ("record deleted"; an unknown id is HTTP 400 INVALID_DATA;
+  a contact's notes go with it, as Zoho deletes a record's notes);
   401 {"code": "INVALID_TOKEN", ...} for an expired token; errors as {"code", "details", "message", "status"}.
 Records live in memory. Control methods make it fail (HTTP 500/429/400) or go down (503).
 """
@@ -247,6 +249,27 @@ class FakeZoho:
             with fake.lock:
                 fake.records["Cases"][record_id].update(record)
             return fake._success(record_id, False)
+
+        @app.delete("/crm/v8/{module}/{record_id}")
+        async def delete(module: str, record_id: str, request: Request) -> Response:
+            if (denied := fake._authorised(request)) is not None:
+                return denied
+            if module not in fake.records:
+                return _error(400, "INVALID_MODULE", "the module name given seems to be invalid")
+            with fake.lock:
+                if fake.records[module].pop(record_id, None) is None:
+                    body = {"code": "INVALID_DATA", "details": {"id": record_id}}
+                    return JSONResponse(
+                        {"data": [body | {"message": "record not deleted", "status": "error"}]}, 400
+                    )
+                if module == "Contacts":
+                    notes = fake.records["Notes"]
+                    for note_id in [
+                        k for k, n in notes.items() if n.get("Parent_Id", {}).get("id") == record_id
+                    ]:
+                        del notes[note_id]
+            entry = {"code": "SUCCESS", "details": {"id": record_id}, "message": "record deleted"}
+            return JSONResponse({"data": [entry | {"status": "success"}]})
 
         return app
 
