@@ -8,9 +8,8 @@ import itertools
 import json
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -20,16 +19,15 @@ from slack_sdk.signature import SignatureVerifier
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from crm_bridge.app import create_app
 from crm_bridge.channels.models import ChannelEvent, Delivery, DeliveryStatus
 from crm_bridge.channels.slack import parse
 from crm_bridge.contacts.models import Contact, ContactIdentity
 from crm_bridge.conversations.models import Conversation, ConversationStatus, Message, MessageRole
-from crm_bridge.jobs import queue
 from crm_bridge.turns.models import Turn, TurnStatus
 from crm_bridge.users.models import Role, User
 from kefu_core.texts import say
 from tests.app_fixtures import logged_in
+from tests.crm_bridge.channels.apps import channel_app, wait_for
 from tests.fakes.rasa_server import FakeRasa
 from tests.fakes.slack_server import FakeSlack
 from tests.helpers import kefu_env
@@ -52,27 +50,16 @@ class Env:
 def env(db_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Env]:
     """crm_bridge with the Slack channel on, worker threads, a fake bot and a fake Web API."""
     rasa, slack = FakeRasa().start(), FakeSlack(TOKEN).start()
-    jobs = Path(tmp_path_factory.mktemp("jobs")) / "jobs.db"
-    with (
-        kefu_env(
-            DATABASE_URL=db_url,
-            RASA_URL=rasa.url,
-            ACTION_SERVER_URL=rasa.url,
-            KEFU_SERVICE_TOKEN="test-service-token-0123456789abcdef",
-            KEFU_RASA_TIMEOUT="2",
-            KEFU_SLACK_BOT_TOKEN=TOKEN,
-            KEFU_SLACK_SIGNING_SECRET=SECRET,
-            KEFU_SLACK_API_URL=slack.url,
-            KEFU_ESCALATION_KEYWORDS="talk to a human",
-            KEFU_JOBS_SQLITE_PATH=str(jobs),
-            KEFU_JOBS_APP_WORKERS="2",
-        ),
-        TestClient(create_app()) as client,
-    ):
+    settings = {
+        "KEFU_SLACK_BOT_TOKEN": TOKEN,
+        "KEFU_SLACK_SIGNING_SECRET": SECRET,
+        "KEFU_SLACK_API_URL": slack.url,
+        "KEFU_ESCALATION_KEYWORDS": "talk to a human",
+    }
+    with channel_app(db_url, tmp_path_factory, rasa, **settings) as client:
         yield Env(client, rasa, slack)
     rasa.stop()
     slack.stop()
-    queue.configure()
 
 
 def dm_channel() -> str:
@@ -124,13 +111,6 @@ def post(env: Env, body: Any, *, raw: bytes | None = None, headers: dict[str, st
     """POST a body to the webhook, signed (extra headers override the signed ones)."""
     data = raw if raw is not None else json.dumps(body).encode()
     return env.client.post(URL, content=data, headers={**signed_headers(data), **(headers or {})})
-
-
-def wait_for(condition: Callable[[], bool], timeout: float = 20) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.1)
 
 
 def counter(session: Session, kind: str) -> int:

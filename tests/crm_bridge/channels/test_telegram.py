@@ -6,9 +6,8 @@ from __future__ import annotations
 import itertools
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,15 +15,14 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from crm_bridge.app import create_app
 from crm_bridge.channels.models import Delivery, DeliveryStatus
 from crm_bridge.contacts.models import Contact, ContactIdentity
 from crm_bridge.conversations import service as conversations
 from crm_bridge.conversations.models import Conversation, MessageRole
-from crm_bridge.jobs import queue
 from crm_bridge.turns.models import Turn
 from kefu.cli import main
 from kefu_core.texts import say
+from tests.crm_bridge.channels.apps import channel_app, wait_for
 from tests.fakes.rasa_server import FakeRasa
 from tests.fakes.telegram_server import FakeTelegram
 from tests.helpers import kefu_env
@@ -47,26 +45,15 @@ class Env:
 def env(db_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Env]:
     """crm_bridge with the Telegram channel on, worker threads, a fake bot and a fake Bot API."""
     rasa, telegram = FakeRasa().start(), FakeTelegram(TOKEN).start()
-    jobs = Path(tmp_path_factory.mktemp("jobs")) / "jobs.db"
-    with (
-        kefu_env(
-            DATABASE_URL=db_url,
-            RASA_URL=rasa.url,
-            ACTION_SERVER_URL=rasa.url,
-            KEFU_SERVICE_TOKEN="test-service-token-0123456789abcdef",
-            KEFU_RASA_TIMEOUT="2",
-            KEFU_TELEGRAM_BOT_TOKEN=TOKEN,
-            KEFU_TELEGRAM_WEBHOOK_SECRET=SECRET,
-            KEFU_TELEGRAM_API_URL=telegram.url,
-            KEFU_JOBS_SQLITE_PATH=str(jobs),
-            KEFU_JOBS_APP_WORKERS="2",
-        ),
-        TestClient(create_app()) as client,
-    ):
+    settings = {
+        "KEFU_TELEGRAM_BOT_TOKEN": TOKEN,
+        "KEFU_TELEGRAM_WEBHOOK_SECRET": SECRET,
+        "KEFU_TELEGRAM_API_URL": telegram.url,
+    }
+    with channel_app(db_url, tmp_path_factory, rasa, **settings) as client:
         yield Env(client, rasa, telegram)
     rasa.stop()
     telegram.stop()
-    queue.configure()
 
 
 def update(
@@ -90,13 +77,6 @@ def update(
     if text is not None:
         body["text"] = text
     return {"update_id": next(_update_ids), "message": body}
-
-
-def wait_for(condition: Callable[[], bool], timeout: float = 20) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.1)
 
 
 def test_not_configured_is_404(env: Env) -> None:

@@ -8,9 +8,8 @@ import base64
 import os
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
@@ -19,7 +18,6 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from wechatpy.enterprise.crypto import PrpCrypto, WeChatCrypto
 
-from crm_bridge.app import create_app
 from crm_bridge.channels import stats
 from crm_bridge.channels.models import ChannelCursor, ChannelEvent, Delivery, DeliveryStatus
 from crm_bridge.channels.wecom import api
@@ -28,11 +26,11 @@ from crm_bridge.channels.wecom.parse import xml_fields
 from crm_bridge.contacts.models import ContactIdentity
 from crm_bridge.conversations import service as conversations
 from crm_bridge.conversations.models import Conversation, Message, MessageRole
-from crm_bridge.jobs import queue
 from crm_bridge.turns.models import Turn
 from crm_bridge.users.models import Role
 from kefu_core.texts import say
 from tests.app_fixtures import logged_in
+from tests.crm_bridge.channels.apps import channel_app, wait_for
 from tests.fakes.rasa_server import FakeRasa
 from tests.fakes.wecom_server import FakeWeCom
 from tests.helpers import kefu_env
@@ -55,29 +53,18 @@ class Env:
 def env(db_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Env]:
     """crm_bridge with the WeCom channel on, worker threads, a fake bot and a fake WeCom API."""
     rasa, wecom = FakeRasa().start(), FakeWeCom(CORP_ID, SECRET).start()
-    jobs = Path(tmp_path_factory.mktemp("jobs")) / "jobs.db"
     api.forget_tokens()
-    with (
-        kefu_env(
-            DATABASE_URL=db_url,
-            RASA_URL=rasa.url,
-            ACTION_SERVER_URL=rasa.url,
-            KEFU_SERVICE_TOKEN=SERVICE_TOKEN,
-            KEFU_RASA_TIMEOUT="2",
-            KEFU_WECOM_CORP_ID=CORP_ID,
-            KEFU_WECOM_SECRET=SECRET,
-            KEFU_WECOM_TOKEN=TOKEN,
-            KEFU_WECOM_AES_KEY=AES_KEY,
-            KEFU_WECOM_API_URL=wecom.url,
-            KEFU_JOBS_SQLITE_PATH=str(jobs),
-            KEFU_JOBS_APP_WORKERS="2",
-        ),
-        TestClient(create_app()) as client,
-    ):
+    settings = {
+        "KEFU_WECOM_CORP_ID": CORP_ID,
+        "KEFU_WECOM_SECRET": SECRET,
+        "KEFU_WECOM_TOKEN": TOKEN,
+        "KEFU_WECOM_AES_KEY": AES_KEY,
+        "KEFU_WECOM_API_URL": wecom.url,
+    }
+    with channel_app(db_url, tmp_path_factory, rasa, **settings) as client:
         yield Env(client, rasa, wecom)
     rasa.stop()
     wecom.stop()
-    queue.configure()
 
 
 def ids() -> tuple[str, str]:
@@ -109,13 +96,6 @@ def post_callback(env: Env, plain: str, *, corp_id: str = CORP_ID, tamper: bool 
     )
     params = {"msg_signature": signed, "timestamp": timestamp, "nonce": nonce}
     return env.client.post("/webhooks/wecom", params=params, content=body.encode())
-
-
-def wait_for(condition: Callable[[], bool], timeout: float = 20) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.1)
 
 
 def counted(session: Session, kind: str) -> int:

@@ -12,10 +12,9 @@ import json
 import secrets
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -24,17 +23,16 @@ from httpx2 import Response
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from crm_bridge.app import create_app
 from crm_bridge.channels.models import ChannelEvent, Delivery, DeliveryStatus
 from crm_bridge.channels.whatsapp import parse
 from crm_bridge.contacts.models import Contact, ContactIdentity
 from crm_bridge.conversations.models import Conversation, ConversationStatus, Message, MessageRole
-from crm_bridge.jobs import queue
 from crm_bridge.turns.models import Turn, TurnStatus
 from crm_bridge.users.models import Role, User
 from kefu_core.db import utcnow
 from kefu_core.texts import say
 from tests.app_fixtures import logged_in
+from tests.crm_bridge.channels.apps import channel_app, wait_for
 from tests.fakes.rasa_server import FakeRasa
 from tests.fakes.whatsapp_server import FakeWhatsApp
 from tests.helpers import kefu_env
@@ -58,29 +56,18 @@ class Env:
 def env(db_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Env]:
     """crm_bridge with the WhatsApp channel on, worker threads, a fake bot and a fake Cloud API."""
     rasa, wa = FakeRasa().start(), FakeWhatsApp(TOKEN, PHONE_ID).start()
-    jobs = Path(tmp_path_factory.mktemp("jobs")) / "jobs.db"
-    with (
-        kefu_env(
-            DATABASE_URL=db_url,
-            RASA_URL=rasa.url,
-            ACTION_SERVER_URL=rasa.url,
-            KEFU_SERVICE_TOKEN="test-service-token-0123456789abcdef",
-            KEFU_RASA_TIMEOUT="2",
-            KEFU_WHATSAPP_ACCESS_TOKEN=TOKEN,
-            KEFU_WHATSAPP_PHONE_NUMBER_ID=PHONE_ID,
-            KEFU_WHATSAPP_APP_SECRET=APP_SECRET,
-            KEFU_WHATSAPP_VERIFY_TOKEN=VERIFY,
-            KEFU_WHATSAPP_API_URL=wa.url,
-            KEFU_ESCALATION_KEYWORDS="talk to a human",
-            KEFU_JOBS_SQLITE_PATH=str(jobs),
-            KEFU_JOBS_APP_WORKERS="2",
-        ),
-        TestClient(create_app()) as client,
-    ):
+    settings = {
+        "KEFU_WHATSAPP_ACCESS_TOKEN": TOKEN,
+        "KEFU_WHATSAPP_PHONE_NUMBER_ID": PHONE_ID,
+        "KEFU_WHATSAPP_APP_SECRET": APP_SECRET,
+        "KEFU_WHATSAPP_VERIFY_TOKEN": VERIFY,
+        "KEFU_WHATSAPP_API_URL": wa.url,
+        "KEFU_ESCALATION_KEYWORDS": "talk to a human",
+    }
+    with channel_app(db_url, tmp_path_factory, rasa, **settings) as client:
         yield Env(client, rasa, wa)
     rasa.stop()
     wa.stop()
-    queue.configure()
 
 
 def new_wa_id() -> str:
@@ -157,13 +144,6 @@ def post(env: Env, body: Any, *, raw: bytes | None = None, signature: str | None
     data = raw if raw is not None else json.dumps(body).encode()
     headers = {"Content-Type": "application/json", "X-Hub-Signature-256": signature or sign(data)}
     return env.client.post(URL, content=data, headers=headers)
-
-
-def wait_for(condition: Callable[[], bool], timeout: float = 20) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.1)
 
 
 def counter(session: Session, kind: str) -> int:
