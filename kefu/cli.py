@@ -170,6 +170,7 @@ def build_parser() -> argparse.ArgumentParser:
     from kefu.jobs_cli import add_jobs_commands
     from kefu.kb_cli import add_kb_commands
     from kefu.outbox_cli import add_outbox_commands
+    from kefu.secrets_cli import add_secrets_commands
     from kefu.sentiment_cli import add_sentiment_commands
 
     add_outbox_commands(sub)
@@ -177,6 +178,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_channels_commands(sub)
     add_kb_commands(sub)
     add_sentiment_commands(sub)
+    add_secrets_commands(sub)
     return parser
 
 

@@ -8,6 +8,7 @@ from datetime import datetime
 from sqlalchemy import JSON, Boolean, Enum, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
+from kefu_core.crypto import EncryptedString
 from kefu_core.db import Base, UTCDateTime, utcnow
 
 
@@ -37,8 +38,10 @@ class User(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     # TOTP (RFC 6238): the base32 secret, set by MFA setup; the account is enrolled once mfa_enabled_at
-    # is set. Stored as is: encrypting it with a key from settings is issue 22 item 10 (secrets at rest).
-    totp_secret: Mapped[str | None] = mapped_column(String(64))
+    # is set. Stored encrypted with KEFU_ENCRYPTION_KEY (a database dump alone cannot mint codes). Loaded
+    # only when read: a wrong key then stops MFA sign-ins (clearly) but not every read of an account, and
+    # `kefu users reset-mfa` still clears it.
+    totp_secret: Mapped[str | None] = mapped_column(EncryptedString(64, "users.totp_secret"), deferred=True)
     mfa_enabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     # The last time step whose code was accepted: a code seen once is refused again (no replay).
     totp_last_step: Mapped[int | None] = mapped_column(Integer)

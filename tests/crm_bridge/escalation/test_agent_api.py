@@ -9,6 +9,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
 from crm_bridge.users.models import Role
+from kefu_core.settings import get_settings
 from tests.app_fixtures import logged_in
 from tests.crm_bridge.escalation.conftest import start_chat
 from tests.helpers import kefu_env
@@ -182,6 +183,7 @@ def test_channel_key_in_production(client: TestClient) -> None:
         KEFU_ENV="production",
         KEFU_SECRET_KEY="s" * 40,
         RASA_TOKEN="r" * 40,
+        KEFU_ENCRYPTION_KEY=get_settings().encryption_key,  # the development one: stored rows stay readable
         KEFU_CHANNEL_KEYS="key-one,key-two",
     ):
         anonymous = client.post("/api/v1/chat", json={"user_id": "p1", "text": "hi"})
