@@ -1,6 +1,7 @@
 """Imports every ORM module so Base.metadata knows all tables (Alembic and tests use it)."""
 
 from crm_bridge.agent import models as agent_models
+from crm_bridge.audit import models as audit_models
 from crm_bridge.channels import models as channels_models
 from crm_bridge.contacts import models as contacts_models
 from crm_bridge.conversations import models as conversations_models
@@ -18,6 +19,7 @@ from knowledge_base import models as kb_models
 __all__ = [
     "Base",
     "agent_models",
+    "audit_models",
     "channels_models",
     "contacts_models",
     "conversations_models",

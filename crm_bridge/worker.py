@@ -3,8 +3,10 @@
 
 from __future__ import annotations
 
+from huey import crontab
 from huey.consumer import Consumer
 
+from crm_bridge.audit.retention import purge_expired
 from crm_bridge.channels import registry as _channels  # registers channels.deliver and the senders
 from crm_bridge.jobs import queue
 from crm_bridge.jobs import service as _dead_jobs  # registers the dead-job hook
@@ -13,7 +15,11 @@ from crm_bridge.turns import tasks as _turn_tasks  # registers turns.process and
 from kefu_core.settings import Settings, get_settings
 from sentiment.runtime import warm_sentiment
 
-__all__ = ["_channels", "_dead_jobs", "_turn_tasks", "start_in_app", "start_workers"]
+__all__ = ["_channels", "_dead_jobs", "_turn_tasks", "audit_purge", "start_in_app", "start_workers"]
+
+# Hourly: audit-log entries older than KEFU_AUDIT_RETENTION_DAYS go (registered here: the audit log
+# imports nothing of the queue).
+audit_purge = queue.huey.periodic_task(crontab(minute="41"), name="audit.purge")(purge_expired)
 
 
 def start_in_app(settings: Settings | None = None) -> Consumer | None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Query, Request, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -18,6 +18,7 @@ from crm_bridge.agent.schemas import (
     CannedReplyUpdate,
     StatusRequest,
 )
+from crm_bridge.audit import service as audit
 from crm_bridge.channels import delivery_state, outbound
 from crm_bridge.conversations import service as conversations
 from crm_bridge.conversations.models import ConversationStatus, MessageRole
@@ -144,12 +145,25 @@ def handback(conversation_id: str, principal: Agent, session: DbSession) -> dict
 
 
 @router.get("/conversations/{conversation_id}/packet")
-def get_packet(conversation_id: str, principal: Agent, session: DbSession) -> dict[str, Any]:
+def get_packet(
+    conversation_id: str, principal: Agent, session: DbSession, request: Request
+) -> dict[str, Any]:
     """The handoff packet: transcript, summary, sentiment trend, contact, open tickets, past conversations."""
     conversation = conversations.get_or_raise(session, conversation_id)
     assert principal.user_id is not None
     lifecycle.check_owner(conversation, principal.user_id, principal.is_admin)
-    return packet.build(session, conversation)
+    built = packet.build(session, conversation)
+    audit.record(
+        session,
+        request,
+        principal,
+        action="conversation.read",
+        target_type="conversation",
+        target_id=conversation.id,
+        details={"via": "packet", "contact_id": conversation.contact_id},
+    )
+    session.commit()
+    return built
 
 
 @router.get("/conversations/{conversation_id}/deliveries")
@@ -210,28 +224,57 @@ def get_canned(reply_id: PathId, _: Agent, session: DbSession) -> CannedReply:
 
 
 @router.post("/canned-replies", response_model=CannedReplyRead, status_code=201)
-def create_canned(body: CannedReplyIn, _: Admin, session: DbSession) -> CannedReply:
+def create_canned(body: CannedReplyIn, principal: Admin, session: DbSession, request: Request) -> CannedReply:
     """Add a canned reply (admins)."""
     reply = CannedReply(**body.model_dump())
     session.add(reply)
+    session.flush()
+    audit.record(
+        session,
+        request,
+        principal,
+        action="canned_reply.create",
+        target_type="canned_reply",
+        target_id=reply.id,
+    )
     session.commit()
     return reply
 
 
 @router.patch("/canned-replies/{reply_id}", response_model=CannedReplyRead)
 @router.put("/canned-replies/{reply_id}", response_model=CannedReplyRead)
-def update_canned(reply_id: PathId, body: CannedReplyUpdate, _: Admin, session: DbSession) -> CannedReply:
+def update_canned(
+    reply_id: PathId, body: CannedReplyUpdate, principal: Admin, session: DbSession, request: Request
+) -> CannedReply:
     """Change a canned reply (admins)."""
     reply = _canned(session, reply_id)
-    for key, value in body.model_dump(exclude_unset=True).items():
+    changes = body.model_dump(exclude_unset=True)
+    for key, value in changes.items():
         setattr(reply, key, value)
+    audit.record(
+        session,
+        request,
+        principal,
+        action="canned_reply.update",
+        target_type="canned_reply",
+        target_id=reply_id,
+        details={"fields": sorted(changes)},
+    )
     session.commit()
     return reply
 
 
 @router.delete("/canned-replies/{reply_id}", status_code=204)
-def delete_canned(reply_id: PathId, _: Admin, session: DbSession) -> Response:
+def delete_canned(reply_id: PathId, principal: Admin, session: DbSession, request: Request) -> Response:
     """Remove a canned reply (admins)."""
     session.delete(_canned(session, reply_id))
+    audit.record(
+        session,
+        request,
+        principal,
+        action="canned_reply.delete",
+        target_type="canned_reply",
+        target_id=reply_id,
+    )
     session.commit()
     return Response(status_code=204)

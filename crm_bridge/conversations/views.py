@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Request
 
+from crm_bridge.audit import service as audit
 from crm_bridge.conversations import service
 from crm_bridge.conversations.models import Conversation, ConversationStatus
 from crm_bridge.conversations.schemas import ConversationDetail, ConversationRead
@@ -22,8 +23,9 @@ Agent = Annotated[Principal, require_role(Role.agent)]
 
 @router.get("", response_model=Page[ConversationRead])
 def list_conversations(
-    _: Agent,
+    principal: Agent,
     session: DbSession,
+    request: Request,
     page: Annotated[PageParams, Depends(page_params)],
     status: ConversationStatus | None = None,
     contact_id: QueryId = None,
@@ -35,10 +37,32 @@ def list_conversations(
     """Conversations, most recently active first, by status, contact, assignee, channel and date."""
     filters = service.ConversationFilters(status, contact_id, assignee_id, channel, started_from, started_to)
     items, total = paginate(session, service.list_query(filters), page)
+    audit.record(
+        session,
+        request,
+        principal,
+        action="conversation.list",
+        target_type="conversation",
+        details={"filters": [k for k, v in vars(filters).items() if v is not None]},
+    )
+    session.commit()
     return {"items": items, "total": total}
 
 
 @router.get("/{conversation_id}", response_model=ConversationDetail)
-def get_conversation(conversation_id: str, _: Agent, session: DbSession) -> Conversation:
-    """One conversation with all its messages."""
-    return service.get_or_raise(session, conversation_id)
+def get_conversation(
+    conversation_id: str, principal: Agent, session: DbSession, request: Request
+) -> Conversation:
+    """One conversation with all its messages (the read is recorded in the audit log)."""
+    conversation = service.get_or_raise(session, conversation_id)
+    audit.record(
+        session,
+        request,
+        principal,
+        action="conversation.read",
+        target_type="conversation",
+        target_id=conversation.id,
+        details={"contact_id": conversation.contact_id},
+    )
+    session.commit()
+    return conversation

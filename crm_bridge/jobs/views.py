@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Request
 
+from crm_bridge.audit import service as audit
 from crm_bridge.db import DbSession
 from crm_bridge.jobs import service
 from crm_bridge.jobs.models import DeadJobStatus
@@ -33,8 +34,16 @@ def list_dead(
 
 
 @router.post("/dead/replay", response_model=ReplayResponse)
-def replay(body: ReplayRequest, _: AdminOnly, session: DbSession) -> ReplayResponse:
+def replay(body: ReplayRequest, principal: AdminOnly, session: DbSession, request: Request) -> ReplayResponse:
     """Put the given dead jobs (or every dead one) back on the queue; 404 names ids that are not dead."""
     jobs = service.replay(session, body.ids)
+    audit.record(
+        session,
+        request,
+        principal,
+        action="jobs.replay",
+        target_type="job",
+        details={"ids": [job.id for job in jobs][:100], "count": len(jobs)},
+    )
     session.commit()
     return ReplayResponse(replayed=[job.id for job in jobs])

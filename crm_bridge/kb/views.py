@@ -6,7 +6,9 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response, UploadFile
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
+from crm_bridge.audit import service as audit
 from crm_bridge.db import DbSession
 from crm_bridge.kb.schemas import FaqUpdate
 from crm_bridge.pagination import Page, PageParams, page_params, paginate
@@ -16,7 +18,7 @@ from crm_bridge.users.models import Role
 from kefu_core.errors import Invalid
 from kefu_core.language import detect_language
 from knowledge_base import curation, runtime, unanswered
-from knowledge_base.models import FaqRevision, FaqStatus
+from knowledge_base.models import FaqEntry, FaqRevision, FaqStatus
 from knowledge_base.retriever import FaqRetriever
 from knowledge_base.schemas import (
     AddVariant,
@@ -43,6 +45,27 @@ def get_retriever(request: Request) -> FaqRetriever:
 
 
 Retriever = Annotated[FaqRetriever, Depends(get_retriever)]
+
+
+def _audit(
+    session: Session,
+    request: Request,
+    principal: Principal,
+    entry: FaqEntry,
+    action: str,
+    before: FaqStatus | None = None,
+) -> None:
+    """Record a change to an entry, and its publication or withdrawal when its status crossed over."""
+    details = {"status": entry.status.value, "version": entry.version}
+    audit.record(
+        session, request, principal, action=action, target_type="faq", target_id=entry.id, details=details
+    )
+    published = entry.status is FaqStatus.published
+    if published != (before is FaqStatus.published):
+        action = "kb.publish" if published else "kb.unpublish"
+        audit.record(
+            session, request, principal, action=action, target_type="faq", target_id=entry.id, details=details
+        )
 
 
 @router.get("/search", response_model=SearchResponse)
@@ -93,9 +116,12 @@ def list_faqs(
 
 
 @router.post("/faqs", response_model=FaqRead, status_code=201)
-def create_faq(body: FaqCreate, principal: Admin, session: DbSession, retriever: Retriever) -> dict[str, Any]:
+def create_faq(
+    body: FaqCreate, principal: Admin, session: DbSession, retriever: Retriever, request: Request
+) -> dict[str, Any]:
     """Create an entry (draft unless `status` says otherwise)."""
     entry = curation.create(session, data=body.model_dump(), author_id=principal.user_id)
+    _audit(session, request, principal, entry, "kb.create")
     session.commit()
     runtime.refresh(retriever, session)
     return curation.to_dict(entry)
@@ -109,22 +135,35 @@ def get_faq(faq_id: str, _: Admin, session: DbSession) -> dict[str, Any]:
 
 @router.patch("/faqs/{faq_id}", response_model=FaqRead)
 def update_faq(
-    faq_id: str, body: FaqUpdate, principal: Admin, session: DbSession, retriever: Retriever
+    faq_id: str, body: FaqUpdate, principal: Admin, session: DbSession, retriever: Retriever, request: Request
 ) -> dict[str, Any]:
     """Edit, add variants, publish or archive; each change is a new version with a revision."""
     entry = curation.get_or_raise(session, faq_id)
+    before = entry.status
     curation.update(
         session, entry=entry, changes=body.model_dump(exclude_unset=True), author_id=principal.user_id
     )
+    _audit(session, request, principal, entry, "kb.update", before)
     session.commit()
     runtime.refresh(retriever, session)
     return curation.to_dict(entry)
 
 
 @router.delete("/faqs/{faq_id}", status_code=204)
-def delete_faq(faq_id: str, principal: Admin, session: DbSession, retriever: Retriever) -> Response:
+def delete_faq(
+    faq_id: str, principal: Admin, session: DbSession, retriever: Retriever, request: Request
+) -> Response:
     """Remove an entry (its revisions stay)."""
     entry = curation.get_or_raise(session, faq_id)
+    audit.record(
+        session,
+        request,
+        principal,
+        action="kb.delete",
+        target_type="faq",
+        target_id=entry.id,
+        details={"status": entry.status.value, "version": entry.version},
+    )
     curation.delete(session, entry=entry, author_id=principal.user_id)
     session.commit()
     runtime.refresh(retriever, session)
@@ -141,6 +180,7 @@ def faq_revisions(faq_id: str, _: Admin, session: DbSession) -> Any:
 @router.post("/import", response_model=ImportReport)
 async def import_faqs(
     file: UploadFile,
+    request: Request,
     principal: Admin,
     session: DbSession,
     retriever: Retriever,
@@ -160,6 +200,14 @@ async def import_faqs(
         raise Invalid("say format=jsonl or format=csv (the file name does not tell)")
     rows = curation.parse_import(content, fmt)
     created, updated = curation.import_rows(session, rows, author_id=principal.user_id)
+    audit.record(
+        session,
+        request,
+        principal,
+        action="kb.import",
+        target_type="faq",
+        details={"format": fmt, "created": created, "updated": updated},
+    )
     session.commit()
     runtime.refresh(retriever, session)
     return ImportReport(created=created, updated=updated, total=created + updated)
@@ -196,13 +244,19 @@ def unanswered_add_variant(
 
 @router.post("/unanswered/{item_id}/new-entry", response_model=FaqRead, status_code=201)
 def unanswered_new_entry(
-    item_id: PathId, body: NewEntryFromQuestion, principal: Admin, session: DbSession, retriever: Retriever
+    item_id: PathId,
+    body: NewEntryFromQuestion,
+    principal: Admin,
+    session: DbSession,
+    retriever: Retriever,
+    request: Request,
 ) -> dict[str, Any]:
     """Start a new entry from the question (a draft unless `status` says otherwise)."""
     entry = unanswered.start_entry(
         session, item_id=item_id, answer=body.answer, category=body.category, status=body.status,
         author_id=principal.user_id,
     )  # fmt: skip
+    _audit(session, request, principal, entry, "kb.create")
     session.commit()
     runtime.refresh(retriever, session)
     return curation.to_dict(entry)

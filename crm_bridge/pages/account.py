@@ -9,12 +9,14 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
+from crm_bridge.audit import service as audit
 from crm_bridge.db import DbSession
 from crm_bridge.errors import retry_after
 from crm_bridge.pages.guard import PageAgent, PageRoute, render
-from crm_bridge.users import csrf, mfa, service, sessions
+from crm_bridge.users import audit_events, csrf, mfa, service, sessions
 from crm_bridge.users import login as signin
 from crm_bridge.users.auth import (
+    Principal,
     clear_session_cookies,
     client_address,
     current_principal,
@@ -24,7 +26,7 @@ from crm_bridge.users.auth import (
 )
 from crm_bridge.users.models import Role
 from crm_bridge.users.throttle import LoginLocked
-from kefu_core.errors import Conflict, Invalid
+from kefu_core.errors import Conflict, DomainError, Invalid
 
 router = APIRouter(route_class=PageRoute)
 Field = Annotated[str, Form(max_length=1000)]
@@ -71,17 +73,13 @@ def login_submit(
                 form["pending"] = signin.pending_token(user)
                 return render(request, "login.html", error=None, **form)
         signed = signin.open_session(session, user=user, user_agent=request.headers.get("user-agent"))
+        audit_events.signed_in(session, request, signed, via="page")
         session.commit()
-    except LoginLocked as exc:
-        form["pending"] = None
-        page = render(request, "login.html", status_code=429, error=exc.message, **form)
-        page.headers.update(retry_after(exc) or {})
-        return page
-    except (signin.InvalidCode, signin.MfaRequired) as exc:
+    except (LoginLocked, signin.InvalidCode, signin.InvalidCredentials) as exc:
+        audit_events.login_failed(request, username=username, error=exc, via="page")
+        return _refused(request, exc, form)
+    except signin.MfaRequired as exc:
         return render(request, "login.html", status_code=401, error=exc.message, **form)
-    except signin.InvalidCredentials as exc:
-        form["pending"] = None
-        return render(request, "login.html", status_code=401, error=_sentence(exc.message), **form)
     if signed.enrolment_only:
         target = "/admin/mfa"
     elif signed.user.role is not Role.admin and target.startswith("/admin/kb"):
@@ -91,12 +89,28 @@ def login_submit(
     return response
 
 
+def _refused(request: Request, exc: DomainError, form: dict[str, Any]) -> Response:
+    """The login page again, with why the sign-in failed."""
+    if isinstance(exc, LoginLocked):
+        form["pending"] = None
+        page = render(request, "login.html", status_code=429, error=exc.message, **form)
+        page.headers.update(retry_after(exc) or {})
+        return page
+    if isinstance(exc, signin.InvalidCode):
+        return render(request, "login.html", status_code=401, error=exc.message, **form)
+    form["pending"] = None
+    return render(request, "login.html", status_code=401, error=_sentence(exc.message), **form)
+
+
 def _sentence(message: str) -> str:
     return message[:1].upper() + message[1:] + "."
 
 
-def _revoke(session: Session, session_id: str) -> None:
+def _revoke(session: Session, session_id: str, request: Request, principal: Principal) -> None:
     sessions.revoke(session, session_id=session_id)
+    audit.record(
+        session, request, principal, action="auth.logout", target_type="user", target_id=principal.user_id
+    )
     session.commit()
 
 
@@ -108,7 +122,7 @@ async def logout(request: Request, session: DbSession) -> RedirectResponse:
     except HTTPException:
         principal = None  # no live session: only the cookies to drop
     if principal is not None and principal.session_id is not None:
-        await run_in_threadpool(_revoke, session, principal.session_id)
+        await run_in_threadpool(_revoke, session, principal.session_id, request, principal)
         forget_session(principal.session_id)
     response = RedirectResponse("/admin/login", status_code=303)
     clear_session_cookies(response)
@@ -146,6 +160,7 @@ def mfa_setup(request: Request, principal: PageAgent, session: DbSession) -> HTM
         uri = mfa.begin_setup(session, user=user)
     except Conflict as exc:
         return _mfa_page(request, principal, session, status_code=409, error=exc.message)
+    audit.record(session, request, principal, action="auth.mfa_setup", target_type="user", target_id=user.id)
     session.commit()
     return _mfa_page(request, principal, session, qr=mfa.qr_svg(uri), secret=user.totp_secret)
 
@@ -164,6 +179,9 @@ def mfa_enable(
         if user.totp_secret and not user.mfa_enabled:
             extra = {"qr": mfa.qr_svg(mfa.provisioning_uri(user)), "secret": user.totp_secret}
         return _mfa_page(request, principal, session, status_code=422, error=exc.message, **extra)
+    audit.record(
+        session, request, principal, action="auth.mfa_enabled", target_type="user", target_id=user.id
+    )
     if principal.session_id is not None:
         sessions.upgrade_enrolment(session, session_id=principal.session_id)
     session.commit()
@@ -182,6 +200,9 @@ def mfa_disable(
     except (Invalid, Conflict) as exc:
         session.rollback()
         return _mfa_page(request, principal, session, status_code=422, error=exc.message)
+    audit.record(
+        session, request, principal, action="auth.mfa_disabled", target_type="user", target_id=user.id
+    )
     sessions.revoke_all(session, user_id=user.id, except_id=principal.session_id)
     session.commit()
     forget_account(user.id)

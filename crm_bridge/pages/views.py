@@ -100,6 +100,12 @@ def channels(request: Request, admin: PageAdmin) -> HTMLResponse:
     )
 
 
+@router.get("/audit", response_class=HTMLResponse)
+def audit_log(request: Request, admin: PageAdmin) -> HTMLResponse:
+    """The audit log with filters and a CSV export (static/audit.js reads GET /api/v1/audit)."""
+    return render(request, "audit.html", user=admin.username, role="admin", page="audit", nav="audit")
+
+
 @router.get("/jobs", response_class=HTMLResponse)
 def dead_jobs(request: Request, admin: PageAdmin) -> HTMLResponse:
     """Dead jobs, replayed one by one or all at once (static/jobs.js)."""

@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Response
+from fastapi import APIRouter, Depends, Header, Request, Response
 
+from crm_bridge.audit import service as audit
 from crm_bridge.db import DbSession
 from crm_bridge.pagination import Page, PageParams, page_params, paginate
 from crm_bridge.shapes import QueryId
@@ -56,6 +57,7 @@ def create_ticket(
     body: TicketCreate,
     principal: AgentOrService,
     session: DbSession,
+    request: Request,
     response: Response,
     idempotency_key: Annotated[
         str | None,
@@ -68,6 +70,15 @@ def create_ticket(
     )
     if not replayed:
         crm.ticket_changed(session, ticket, created=True)
+        audit.record(
+            session,
+            request,
+            principal,
+            action="ticket.create",
+            target_type="ticket",
+            target_id=ticket.number,
+            details={"priority": ticket.priority.value},
+        )
     session.commit()
     if replayed:
         response.status_code = 200
@@ -82,21 +93,44 @@ def get_ticket(number: str, _: AgentOrService, session: DbSession) -> dict[str, 
 
 
 @router.patch("/{number}", response_model=TicketDetail)
-def update_ticket(number: str, body: TicketUpdate, principal: Agent, session: DbSession) -> dict[str, Any]:
+def update_ticket(
+    number: str, body: TicketUpdate, principal: Agent, session: DbSession, request: Request
+) -> dict[str, Any]:
     """Change status (only allowed transitions; 409 names them), priority or assignee."""
     ticket = service.get_or_raise(session, number)
-    service.update(session, ticket, body.model_dump(exclude_unset=True), author_id=principal.user_id)
+    changes = body.model_dump(exclude_unset=True)
+    service.update(session, ticket, changes, author_id=principal.user_id)
     crm.ticket_changed(session, ticket, created=False)
+    audit.record(
+        session,
+        request,
+        principal,
+        action="ticket.update",
+        target_type="ticket",
+        target_id=ticket.number,
+        details={"fields": sorted(changes), "status": ticket.status.value},
+    )
     session.commit()
     return _detail(ticket)
 
 
 @router.post("/{number}/events", response_model=TicketEventRead, status_code=201)
-def add_ticket_event(number: str, body: TicketEventCreate, principal: Agent, session: DbSession) -> Any:
+def add_ticket_event(
+    number: str, body: TicketEventCreate, principal: Agent, session: DbSession, request: Request
+) -> Any:
     """Add a public reply or an internal note to the timeline."""
     ticket = service.get_or_raise(session, number)
     event = service.add_event(
         session, ticket, kind=EventKind(body.kind), body=body.body, author_id=principal.user_id
+    )
+    audit.record(
+        session,
+        request,
+        principal,
+        action="ticket.comment",
+        target_type="ticket",
+        target_id=ticket.number,
+        details={"kind": body.kind},
     )
     session.commit()
     return event

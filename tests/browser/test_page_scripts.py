@@ -12,7 +12,7 @@ from tests.browser.conftest import Tab
 
 PATHS = ["/admin/kb", "/admin/kb/new", "/admin/kb/try", "/admin/kb/import", "/admin/kb/unanswered",
          "/admin/agent", "/admin/agent/canned", "/admin/agent/load",
-         "/admin/channels", "/admin/jobs"]  # fmt: skip
+         "/admin/channels", "/admin/jobs", "/admin/audit"]  # fmt: skip
 # What only a page's script writes as soon as it runs (the other pages act on a click).
 WRITES = {
     "/admin/kb": ("#list-summary", re.compile(r"entries|No entries match")),
@@ -21,6 +21,7 @@ WRITES = {
     "/admin/agent/load": ("#load-updated", re.compile(r"^updated ")),
     "/admin/channels": ("#channels-updated", re.compile(r" configured · updated ")),
     "/admin/jobs": ("#jobs-summary", re.compile(r"dead job|No dead jobs")),
+    "/admin/audit": ("#audit-summary", re.compile(r"newest first|No entries match")),
 }
 
 

@@ -77,6 +77,8 @@ ADMIN: set[Op] = {
     ("PATCH", "/api/v1/agent/canned-replies/{reply_id}"),
     ("DELETE", "/api/v1/agent/canned-replies/{reply_id}"),
     ("GET", "/api/v1/agent/load"),
+    ("GET", "/api/v1/audit"),  # read-only: no route changes or deletes an entry (test_audit_log.py)
+    ("GET", "/api/v1/audit.csv"),
     ("DELETE", "/api/v1/contacts/{contact_id}"),
     ("GET", "/api/v1/contacts/{contact_id}/export"),
     ("GET", "/api/v1/channels"),  # names of settings and whether set, never their values
