@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import fcntl
 import json
 import os
 import secrets
+from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -21,7 +24,12 @@ PLACEHOLDERS = {"", "change-me", "changeme", "secret", "dev"}
 TRUSTED_PROXIES_DEFAULT = "127.0.0.1"
 
 
-def _dev_secret(name: str) -> str:
+def new_encryption_key() -> str:
+    """A fresh Fernet key: 32 random bytes, url-safe base64 (what KEFU_ENCRYPTION_KEY holds)."""
+    return base64.urlsafe_b64encode(secrets.token_bytes(32)).decode()
+
+
+def _dev_secret(name: str, make: Callable[[], str] = lambda: secrets.token_urlsafe(32)) -> str:
     """A random secret kept under var/ so a development install survives restarts."""
     path = var_dir() / "secrets.json"
     # Workers and threads starting together must agree on one secret, and none may read the file
@@ -30,7 +38,7 @@ def _dev_secret(name: str) -> str:
         fcntl.flock(lock, fcntl.LOCK_EX)
         stored: dict[str, str] = json.loads(path.read_text()) if path.exists() else {}
         if name not in stored:
-            stored[name] = secrets.token_urlsafe(32)
+            stored[name] = make()
             fresh = path.with_suffix(".tmp")
             fresh.touch(mode=0o600)
             fresh.chmod(0o600)
@@ -93,6 +101,12 @@ class Settings(BaseSettings):
     )
     secret_key: str = Field("", validation_alias=AliasChoices("KEFU_SECRET_KEY", "secret_key"))
     service_token: str = Field("", validation_alias=AliasChoices("KEFU_SERVICE_TOKEN", "service_token"))
+    encryption_key: str = Field(
+        "",
+        validation_alias=AliasChoices("KEFU_ENCRYPTION_KEY", "encryption_key"),
+        description="Fernet keys (comma-separated) for secrets stored in the database: the first encrypts, "
+        "all decrypt (rotation); required in production, generated under var/ in development",
+    )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
         "INFO",
         validation_alias=AliasChoices("KEFU_LOG_LEVEL", "log_level"),
@@ -122,6 +136,13 @@ class Settings(BaseSettings):
         description="sent to Rasa on every call (bot.rasa_server refuses requests without it); `kefu run` "
         "generates one per start",
     )
+    # Rasa's SQL tracker store (bot/endpoints.yml reads the same variables): erasing a contact deletes its
+    # conversations' tracker events there. No RASA_TRACKER_DB: crm_bridge does not know the store.
+    rasa_tracker_dialect: str = Field("sqlite", validation_alias=AliasChoices("RASA_TRACKER_DIALECT"))
+    rasa_tracker_host: str = Field("", validation_alias=AliasChoices("RASA_TRACKER_HOST"))
+    rasa_tracker_db: str = Field("", validation_alias=AliasChoices("RASA_TRACKER_DB"))
+    rasa_tracker_user: str = Field("", validation_alias=AliasChoices("RASA_TRACKER_USER"))
+    rasa_tracker_password: str = Field("", validation_alias=AliasChoices("RASA_TRACKER_PASSWORD"))
     embedding_model: str = Field("", validation_alias=AliasChoices("KEFU_EMBEDDING_MODEL", "embedding_model"))
     embedding_model_zh: str = Field(
         "",
@@ -189,6 +210,13 @@ class Settings(BaseSettings):
         le=64,
         validation_alias=AliasChoices("KEFU_LOGIN_HASH_CONCURRENCY", "login_hash_concurrency"),
         description="password hashes (64 MiB of memory each) computed at once per worker",
+    )
+    audit_retention_days: int = Field(
+        365,
+        ge=1,
+        le=36500,
+        validation_alias=AliasChoices("KEFU_AUDIT_RETENTION_DAYS", "audit_retention_days"),
+        description="days an audit-log entry is kept; an hourly job deletes older ones (docs/audit-log.md)",
     )
     require_mfa: Literal["admin", "all", "none"] | None = Field(
         None,
@@ -269,7 +297,7 @@ class Settings(BaseSettings):
         description="the Redis queue (default REDIS_URL, else redis://127.0.0.1:6379/0)",
     )
     jobs_app_workers: int = Field(
-        2,
+        8,
         ge=0,
         le=32,
         validation_alias=AliasChoices("KEFU_JOBS_APP_WORKERS", "jobs_app_workers"),
@@ -368,6 +396,28 @@ class Settings(BaseSettings):
         return self
 
     @model_validator(mode="after")
+    def _encryption_keys_usable(self) -> Settings:
+        if self.encryption_key.strip().lower() in PLACEHOLDERS:
+            if self.env == "production":
+                raise ValueError(
+                    "KEFU_ENCRYPTION_KEY must be set when KEFU_ENV=production: one or more Fernet keys, "
+                    "comma-separated (make one with `kefu secrets new-key`; see docs/secrets-at-rest.md)"
+                )
+            self.encryption_key = _dev_secret("encryption_key", new_encryption_key)
+        for number, key in enumerate(self.encryption_keys, start=1):
+            # Checked at start, not at the first sign-in; the message never shows the key itself.
+            try:
+                raw = base64.urlsafe_b64decode(key.encode())
+            except (binascii.Error, ValueError):
+                raw = b""
+            if len(raw) != 32:
+                raise ValueError(
+                    f"KEFU_ENCRYPTION_KEY: key {number} is not a Fernet key (32 bytes in url-safe base64, "
+                    "44 characters); make one with `kefu secrets new-key`"
+                )
+        return self
+
+    @model_validator(mode="after")
     def _timeouts_agree(self) -> Settings:
         # crm_bridge must outwait Rasa's wait for the action server, or its retry of a turn would race the
         # late action's events into the tracker (issue 21).
@@ -400,6 +450,11 @@ class Settings(BaseSettings):
     def _hours_valid(self) -> Settings:
         BusinessHours.parse(self.business_hours, self.timezone)
         return self
+
+    @property
+    def encryption_keys(self) -> list[str]:
+        """KEFU_ENCRYPTION_KEY split on commas: the first encrypts, every one decrypts."""
+        return [k.strip() for k in self.encryption_key.split(",") if k.strip()]
 
     @property
     def keyword_list(self) -> list[str]:

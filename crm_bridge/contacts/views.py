@@ -1,17 +1,20 @@
 """Contact routes.
 
-Merge (POST /{contact_id}/merge) and export (GET /{contact_id}/export) move and read tickets and
-feedback, which sit above contacts: feedback/contact_views.py serves them, at the same paths.
+Merge (POST /{contact_id}/merge) moves tickets and feedback, which sit above contacts:
+feedback/contact_views.py serves it. Erasure (DELETE /{contact_id}) and export (GET /{contact_id}/export)
+reach every domain: crm_bridge/erasure/views.py serves them, at the same paths.
 """
 
 from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi.concurrency import run_in_threadpool
 from pydantic import TypeAdapter
 from sqlalchemy.orm import Session
 
+from crm_bridge.audit import service as audit
 from crm_bridge.contacts import crm, service
 from crm_bridge.contacts.models import Contact
 from crm_bridge.contacts.schemas import (
@@ -41,7 +44,8 @@ _CONTACT = TypeAdapter(ContactRead)
 
 @router.get("", response_model=Page[ContactRead])
 async def list_contacts(
-    _: Agent,
+    principal: Agent,
+    request: Request,
     page: Annotated[PageParams, Depends(page_params)],
     q: Annotated[str | None, Query(max_length=200, description="part of a name, email or phone")] = None,
     email: Annotated[str | None, Query(max_length=320, description="exact email (indexed)")] = None,
@@ -62,40 +66,66 @@ async def list_contacts(
         return {"items": items, "total": total}
 
     # A text search may scan every contact; exact email / phone lookups use their indexes.
-    return await read_json(_CONTACT_PAGE, query, indexed=not (q and q.strip()))
+    body = await read_json(_CONTACT_PAGE, query, indexed=not (q and q.strip()))
+    used = [name for name, value in (("q", q), ("email", email), ("phone", phone)) if value]  # never values
+    await run_in_threadpool(
+        audit.record_person_read,
+        request,
+        principal,
+        action="contact.list",
+        target_type="contact",
+        target_id=None,
+        details={"filters": used, "include_merged": include_merged},
+    )
+    return body
 
 
 @router.post("", response_model=ContactRead, status_code=201)
-def create_contact(body: ContactCreate, _: Agent, session: DbSession) -> Contact:
+def create_contact(body: ContactCreate, principal: Agent, session: DbSession, request: Request) -> Contact:
     """Create a contact (email validated, phone normalised to E.164)."""
     contact = service.create(session, data=body.model_dump(exclude_unset=True))
     crm.contact_changed(session, contact)
+    audit.record(
+        session, request, principal, action="contact.create", target_type="contact", target_id=contact.id
+    )
     session.commit()
     return service.get_or_raise(session, contact.id)
 
 
 @router.get("/{contact_id}", response_model=ContactRead)
-async def get_contact(contact_id: PathId, _: AgentOrService) -> Response:
-    """One contact with its channel identities."""
-    return await read_json(_CONTACT, lambda session: service.get_or_raise(session, contact_id))
+async def get_contact(contact_id: PathId, principal: AgentOrService, request: Request) -> Response:
+    """One contact with its channel identities (a person's read is recorded in the audit log)."""
+    body = await read_json(_CONTACT, lambda session: service.get_or_raise(session, contact_id))
+    # The action server's lookups (the service token) are not a person reading: not recorded.
+    await run_in_threadpool(
+        audit.record_person_read,
+        request,
+        principal,
+        action="contact.read",
+        target_type="contact",
+        target_id=contact_id,
+    )
+    return body
 
 
 @router.patch("/{contact_id}", response_model=ContactRead)
-def update_contact(contact_id: PathId, body: ContactUpdate, _: AgentOrService, session: DbSession) -> Contact:
+def update_contact(
+    contact_id: PathId, body: ContactUpdate, principal: AgentOrService, session: DbSession, request: Request
+) -> Contact:
     """Change fields (only those sent)."""
+    changes = body.model_dump(exclude_unset=True)
     contact = service.update_fields(
-        session,
-        contact=service.get_or_raise(session, contact_id),
-        changes=body.model_dump(exclude_unset=True),
+        session, contact=service.get_or_raise(session, contact_id), changes=changes
     )
     crm.contact_changed(session, contact)
-    session.commit()
-    return contact
-
-
-@router.delete("/{contact_id}", response_model=ContactRead)
-def erase_contact(contact_id: PathId, _: Admin, session: DbSession) -> Contact:
-    """Erase personal data (PIPL / GDPR): fields and message texts anonymised; tickets and figures kept."""
-    contact = service.erase(session, service.get_or_raise(session, contact_id))
+    audit.record(
+        session,
+        request,
+        principal,
+        action="contact.update",
+        target_type="contact",
+        target_id=contact_id,
+        details={"fields": sorted(changes)},
+    )
     session.commit()
     return contact
