@@ -1,4 +1,5 @@
-"""A per-worker sliding-window rate limit, for cheap abuse such as minting anonymous widget sessions."""
+"""A per-worker sliding-window rate limit, for cheap abuse: minting anonymous widget sessions, a customer
+flooding the chat."""
 
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ class SlidingWindow:
         self._hits: dict[str, deque[float]] = {}
         self._lock = threading.Lock()
 
-    def check(self, key: str, what: str = "requests") -> None:
+    def check(self, key: str, what: str = "requests", source: str = "this address") -> None:
         """Count a hit for `key`; TooManyRequests (429, with retry_after_s) when over the limit."""
         now = time.monotonic()
         with self._lock:
@@ -32,7 +33,7 @@ class SlidingWindow:
             if len(hits) >= self.limit:
                 retry = max(1, int(self.window_s - (now - hits[0])) + 1)
                 raise TooManyRequests(
-                    f"too many {what} from this address; try again in {retry} s",
+                    f"too many {what} from {source}; try again in {retry} s",
                     details={"retry_after_s": retry},
                 )
             hits.append(now)

@@ -16,6 +16,7 @@ from crm_bridge.contacts.models import ContactIdentity
 from crm_bridge.conversations import service as conversations
 from crm_bridge.conversations.models import Conversation
 from crm_bridge.db import DbSession
+from crm_bridge.ratelimit import SlidingWindow
 from crm_bridge.realtime.events import message_object
 from crm_bridge.shapes import AfterId
 from kefu_core.errors import NotFound
@@ -46,6 +47,10 @@ ChannelKey = Annotated[None, Depends(channel_key)]
 async def chat(body: ChatRequest, request: Request, _: ChannelKey) -> ChatResponse:
     """Send a customer message; get the bot's (or nobody's, while a human owns it) replies. The turn
     is answered by a queue worker; this waits for it up to KEFU_CHAT_WAIT_TIMEOUT seconds."""
+    limiter: SlidingWindow = request.app.state.customer_messages
+    limiter.check(
+        f"{body.channel}:{body.user_id}", "messages", "this customer"
+    )  # 429 before anything is stored
     received = await run_in_threadpool(queued.receive, body)
     answered = await queued.wait(
         getattr(request.app.state, "bus", None), received, get_settings().chat_wait_timeout_s

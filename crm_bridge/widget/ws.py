@@ -22,12 +22,13 @@ from crm_bridge.conversations import service as conversations
 from crm_bridge.conversations.models import Conversation, ConversationStatus
 from crm_bridge.feedback import service as feedback
 from crm_bridge.feedback.models import Feedback
+from crm_bridge.ratelimit import SlidingWindow
 from crm_bridge.realtime.bus import Bus, relay
 from crm_bridge.realtime.events import AGENTS, contact_channel, message_object
 from crm_bridge.turns.tasks import enqueue
 from crm_bridge.widget import sessions
 from kefu_core.db import get_sessionmaker
-from kefu_core.errors import Invalid
+from kefu_core.errors import Invalid, TooManyRequests
 
 router = APIRouter()
 UNAUTHORIZED = 4401
@@ -168,6 +169,14 @@ class WidgetSocket:
             await self.error("invalid_message", "; ".join(str(e["msg"]) for e in exc.errors()))
             return
         request = request.model_copy(update={"channel": sessions.CHANNEL})
+        limiter: SlidingWindow = self.ws.app.state.customer_messages
+        try:
+            limiter.check(f"{sessions.CHANNEL}:{self.session_id}", "messages", "this chat")
+        except TooManyRequests as exc:  # not stored: the widget keeps it pending and may resend it later
+            retry = exc.details.get("retry_after_s") if isinstance(exc.details, dict) else None
+            frame = {"type": "error", "code": "rate_limited", "message": exc.message, "retry_after_s": retry}
+            await self.send({**frame, "client_id": client_id})
+            return
         received = await run_in_threadpool(queued.receive, request, client_id=client_id, queue=False)
         if not received.duplicate:  # a resend's turn is queued or answered already
             # The replies come on the bus (the pump); the turn's end turns the bot's typing off.

@@ -3,6 +3,7 @@ duplicates, agent messages live, typing both ways, resolve -> CSAT -> rating sto
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 import pytest
@@ -11,8 +12,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from starlette.websockets import WebSocketDisconnect
 
-from crm_bridge.conversations.models import Message
+from crm_bridge.conversations.models import Message, MessageRole
 from crm_bridge.feedback.models import Feedback
+from crm_bridge.ratelimit import SlidingWindow
 from crm_bridge.users.models import Role
 from tests.app_fixtures import logged_in
 from tests.crm_bridge.widget.conftest import frames_until
@@ -149,3 +151,35 @@ def test_agent_socket_cookie_only_from_our_own_pages(client: TestClient, session
     own = {**cookie, "Origin": "http://testserver"}
     with client.websocket_connect("/api/v1/agent/ws", headers=own) as ws:
         assert ws.receive_json()["type"] == "queue"
+
+
+def test_a_customer_flooding_the_chat_is_refused_and_nothing_extra_is_stored(
+    client: TestClient, session: Session
+) -> None:
+    # Issue 22: customer-side rate limits per identity (REST user_id, widget session), not per address.
+    saved = client.app.state.customer_messages  # type: ignore[attr-defined]
+    client.app.state.customer_messages = SlidingWindow(3)  # type: ignore[attr-defined]
+    try:
+        user = f"flood-{uuid.uuid4().hex[:8]}"
+        answers = [client.post("/api/v1/chat", json={"user_id": user, "text": f"hi {i}"}) for i in range(4)]
+        assert [a.status_code for a in answers] == [200, 200, 200, 429]
+        refused = answers[-1]
+        assert refused.json()["error"]["code"] == "rate_limited" and int(refused.headers["Retry-After"]) >= 1
+        assert client.post("/api/v1/chat", json={"user_id": f"{user}-2", "text": "hi"}).status_code == 200
+        stored = session.scalars(
+            select(Message.text).where(Message.text.like("hi %"), Message.role == MessageRole.customer)
+        ).all()
+        assert "hi 3" not in stored and {"hi 0", "hi 1", "hi 2"} <= set(stored)
+
+        token = widget_token(client)
+        with client.websocket_connect(f"/api/v1/widget/ws?token={token}") as ws:
+            ws.receive_json()
+            for i in range(3):
+                say(ws, f"f-{i}", f"flood {i}")
+            ws.send_json({"type": "message", "client_id": "f-3", "text": "flood 3"})
+            error = frames_until(ws, lambda f: f["type"] == "error")[-1]
+        assert (error["code"], error["client_id"]) == ("rate_limited", "f-3") and error["retry_after_s"] >= 1
+        count = session.scalar(select(func.count()).select_from(Message).where(Message.client_id == "f-3"))
+        assert count == 0
+    finally:
+        client.app.state.customer_messages = saved  # type: ignore[attr-defined]
