@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict
 from sqlalchemy import text
 
 from crm_bridge.db import DbSession
+from crm_bridge.outbox import service as outbox
 from kefu_core.settings import get_settings
 from knowledge_base import service as kb
 
@@ -54,7 +55,8 @@ def livez() -> dict[str, str]:
     },
 )
 def healthz(request: Request, session: DbSession) -> JSONResponse:
-    """Status of the database, Rasa, the action server and the knowledge base; 503 naming what failed."""
+    """Status of the database, Rasa, the action server and the knowledge base; 503 naming what failed.
+    `parts.outbox` counts dead CRM sync items (a warning, never a failure)."""
     settings = get_settings()
 
     def database() -> None:
@@ -76,12 +78,21 @@ def healthz(request: Request, session: DbSession) -> JSONResponse:
             raise RuntimeError("no published entries")
         return {"entries": entries, "indexed": indexed}
 
+    def outbox_items() -> dict[str, Any]:
+        # Not a failure (the assistant still answers), but a stuck sync must not go unnoticed (issue 22).
+        dead = outbox.dead_count(session)
+        return {
+            "dead": dead,
+            **({"warning": f"{dead} outbox item(s) dead: kefu outbox replay"} if dead else {}),
+        }
+
     parts = {
         "database": _check(database),
         "rasa": _check(rasa),
         "action_server": _check(action_server),
         "knowledge_base": _check(knowledge_base),
     }
-    failing = [name for name, part in parts.items() if not part["ok"]]
+    parts["outbox"] = _check(outbox_items)
+    failing = [name for name, part in parts.items() if not part["ok"] and name != "outbox"]
     body = {"status": "ok" if not failing else "unavailable", "failing": failing, "parts": parts}
     return JSONResponse(body, status_code=503 if failing else 200)

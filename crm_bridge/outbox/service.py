@@ -242,13 +242,14 @@ def _process_one(
             log.info("outbox item %d (%s) failed, retrying: %s", item.id, item.operation, exc)
             return "retrying"
         item.status = OutboxStatus.dead
-        log.warning("outbox item %d (%s) is stuck: %s", item.id, item.operation, exc)
+        # ERROR: nothing retries it any more; someone must look (`kefu outbox list --status dead`, /healthz).
+        log.error("outbox item %d (%s) is dead, replay it when fixed: %s", item.id, item.operation, exc)
         return "dead"
     except (KeyError, TypeError, ValueError) as exc:
         item.attempts += 1
         item.status = OutboxStatus.dead
         item.last_error = f"malformed payload: {type(exc).__name__}"
-        log.warning("outbox item %d (%s) has a malformed payload", item.id, item.operation)
+        log.error("outbox item %d (%s) is dead: a malformed payload", item.id, item.operation)
         return "dead"
     item.status, item.external_id, item.done_at, item.last_error = OutboxStatus.done, external_id, now, None
     return "delivered"
@@ -333,3 +334,9 @@ def replay(
         item.status, item.attempts, item.next_attempt_at = OutboxStatus.pending, 0, now or utcnow()
     session.flush()
     return len(items)
+
+
+def dead_count(session: Session) -> int:
+    """How many outbox items are dead (waiting for a person to replay them)."""
+    stmt = select(func.count()).select_from(OutboxItem).where(OutboxItem.status == OutboxStatus.dead)
+    return int(session.scalar(stmt) or 0)

@@ -8,6 +8,7 @@ import uuid
 from datetime import timedelta
 
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -143,7 +144,12 @@ def test_dead_after_max_attempts_then_replayed_and_delivered(
 
 
 def test_non_retryable_error_is_dead_at_once(
-    session: Session, zoho: ZohoConnector, fake_zoho: FakeZoho, name: str
+    session: Session,
+    zoho: ZohoConnector,
+    fake_zoho: FakeZoho,
+    name: str,
+    client: TestClient,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     outbox.enqueue(session, connector=name, operation="upsert_contact", payload=_contact(session))
     session.commit()
@@ -152,6 +158,12 @@ def test_non_retryable_error_is_dead_at_once(
     (item,) = _items(session, name)
     assert (counts.dead, item.status, item.attempts) == (1, OutboxStatus.dead, 1)
     assert item.last_error == "zoho contact upsert: HTTP 400 INVALID_DATA"
+    session.commit()
+    # Issue 22 (low): a dead item is an ERROR in the log and a warning in /healthz, not a silent stop.
+    assert any(r.levelname == "ERROR" and f"outbox item {item.id}" in r.getMessage() for r in caplog.records)
+    health = client.get("/healthz").json()
+    assert health["parts"]["outbox"]["dead"] >= 1 and "outbox" not in health["failing"]
+    assert "kefu outbox replay" in health["parts"]["outbox"]["warning"]
 
 
 def test_an_update_waits_for_its_create_and_is_applied_after_it(
