@@ -41,3 +41,22 @@ class SlidingWindow:
     def _prune(self, now: float) -> None:
         for key in [k for k, hits in self._hits.items() if not hits or now - hits[-1] >= self.window_s]:
             del self._hits[key]
+
+
+class FrameBudget:
+    """One WebSocket's frames: at most `limit` per `window_s` seconds (a flooding client is refused)."""
+
+    def __init__(self, limit: int, window_s: float = 60.0) -> None:
+        self.limit = limit
+        self.window_s = window_s
+        self._times: deque[float] = deque()
+
+    def allow(self) -> bool:
+        """Count one frame; False when it is over the budget (it is not counted then)."""
+        now = time.monotonic()
+        while self._times and now - self._times[0] >= self.window_s:
+            self._times.popleft()
+        if len(self._times) >= self.limit:
+            return False
+        self._times.append(now)
+        return True

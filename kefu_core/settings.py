@@ -266,6 +266,12 @@ class Settings(BaseSettings):
         validation_alias=AliasChoices("KEFU_CUSTOMER_MESSAGES_PER_MINUTE", "customer_messages_per_minute"),
         description="messages one REST user_id or widget session may send per minute (per worker); more: 429",
     )
+    ws_frames_per_minute: int = Field(
+        600,
+        ge=10,
+        validation_alias=AliasChoices("KEFU_WS_FRAMES_PER_MINUTE", "ws_frames_per_minute"),
+        description="frames one widget or agent WebSocket may send per minute; more are refused",
+    )
     chat_first_response_seconds: int = Field(
         120,
         ge=10,

@@ -17,6 +17,7 @@ from fastapi.concurrency import run_in_threadpool
 from crm_bridge.conversations.models import Conversation
 from crm_bridge.escalation.lifecycle import release_unstaffed
 from crm_bridge.escalation.queue import queue_items
+from crm_bridge.ratelimit import FrameBudget
 from crm_bridge.realtime.bus import Bus, relay
 from crm_bridge.realtime.events import AGENTS, contact_channel
 from crm_bridge.users.auth import SESSION_COOKIE, decode_access_token, load_principal
@@ -194,9 +195,16 @@ async def agent_ws(ws: WebSocket) -> None:
         first = socket.visible(await run_in_threadpool(_queue, identity))
         if first is not None:
             await socket.send(first)
+        budget = FrameBudget(get_settings().ws_frames_per_minute)
         while True:
+            raw = await ws.receive_text()
+            if not budget.allow():
+                await socket.send(
+                    {"type": "error", "code": "rate_limited", "message": "too many frames on this connection"}
+                )
+                continue
             try:
-                frame = json.loads(await ws.receive_text())
+                frame = json.loads(raw)
             except ValueError:
                 frame = None
             if time.monotonic() - seen_at > SEEN_EVERY_S:  # the console pings every 20 s

@@ -22,13 +22,14 @@ from crm_bridge.conversations import service as conversations
 from crm_bridge.conversations.models import Conversation, ConversationStatus
 from crm_bridge.feedback import service as feedback
 from crm_bridge.feedback.models import Feedback
-from crm_bridge.ratelimit import SlidingWindow
+from crm_bridge.ratelimit import FrameBudget, SlidingWindow
 from crm_bridge.realtime.bus import Bus, relay
 from crm_bridge.realtime.events import AGENTS, contact_channel, message_object
 from crm_bridge.turns.tasks import enqueue
 from crm_bridge.widget import sessions
 from kefu_core.db import get_sessionmaker
 from kefu_core.errors import Invalid, TooManyRequests
+from kefu_core.settings import get_settings
 
 router = APIRouter()
 UNAUTHORIZED = 4401
@@ -233,8 +234,12 @@ async def widget_ws(ws: WebSocket) -> None:
     try:
         await socket.send(await run_in_threadpool(_hello, socket.contact_id))
         pump = asyncio.create_task(socket.pump(subscription))
+        budget = FrameBudget(get_settings().ws_frames_per_minute)
         while True:
             raw = await ws.receive_text()
+            if not budget.allow():  # a flood of frames (typing, pings, anything) from one tab
+                await socket.error("rate_limited", "too many frames on this connection; slow down")
+                continue
             try:
                 frame = json.loads(raw)
             except ValueError:

@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from crm_bridge.ratelimit import SlidingWindow
+from crm_bridge.ratelimit import FrameBudget, SlidingWindow
 from kefu_core.errors import TooManyRequests
 
 
@@ -29,3 +29,10 @@ def test_many_addresses_do_not_grow_memory_forever() -> None:
     time.sleep(0.02)
     limiter.check("one more")  # sweeps the expired keys
     assert len(limiter._hits) == 1
+
+
+def test_a_frame_budget_refuses_a_flood_and_recovers() -> None:
+    budget = FrameBudget(3, window_s=0.2)
+    assert [budget.allow() for _ in range(5)] == [True, True, True, False, False]
+    time.sleep(0.25)
+    assert budget.allow()

@@ -18,6 +18,7 @@ from crm_bridge.ratelimit import SlidingWindow
 from crm_bridge.users.models import Role
 from tests.app_fixtures import logged_in
 from tests.crm_bridge.widget.conftest import frames_until
+from tests.helpers import kefu_env
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -183,3 +184,18 @@ def test_a_customer_flooding_the_chat_is_refused_and_nothing_extra_is_stored(
         assert count == 0
     finally:
         client.app.state.customer_messages = saved  # type: ignore[attr-defined]
+
+
+def test_a_socket_flooding_frames_is_refused_past_its_budget(client: TestClient) -> None:
+    token = widget_token(client)
+    with (
+        kefu_env(KEFU_WS_FRAMES_PER_MINUTE="10"),
+        client.websocket_connect(f"/api/v1/widget/ws?token={token}") as ws,
+    ):
+        ws.receive_json()
+        for _ in range(10):
+            ws.send_json({"type": "ping"})
+            assert ws.receive_json() == {"type": "pong"}
+        ws.send_json({"type": "ping"})
+        refused = frames_until(ws, lambda f: f["type"] == "error")[-1]
+    assert refused["code"] == "rate_limited"
