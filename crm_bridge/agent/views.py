@@ -153,14 +153,13 @@ def get_packet(
     assert principal.user_id is not None
     lifecycle.check_owner(conversation, principal.user_id, principal.is_admin)
     built = packet.build(session, conversation)
-    audit.record(
+    audit.record_conversation_read(
         session,
         request,
         principal,
-        action="conversation.read",
-        target_type="conversation",
-        target_id=conversation.id,
-        details={"via": "packet", "contact_id": conversation.contact_id},
+        conversation_id=conversation.id,
+        contact_id=conversation.contact_id,
+        via="packet",
     )
     session.commit()
     return built

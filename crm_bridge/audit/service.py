@@ -124,6 +124,28 @@ def record(
     return entry
 
 
+def record_conversation_read(
+    session: Session,
+    request: Request | None,
+    actor: Actor,
+    *,
+    conversation_id: str,
+    contact_id: int,
+    via: str = "",
+) -> None:
+    """A person read a conversation (its detail, or the console's handoff packet)."""
+    details: dict[str, Any] = {"contact_id": contact_id, **({"via": via} if via else {})}
+    record(
+        session,
+        request,
+        actor,
+        action="conversation.read",
+        target_type="conversation",
+        target_id=conversation_id,
+        details=details,
+    )
+
+
 def record_alone(
     request: Request | Context | None,
     actor: Actor | None,

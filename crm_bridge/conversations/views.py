@@ -55,14 +55,8 @@ def get_conversation(
 ) -> Conversation:
     """One conversation with all its messages (the read is recorded in the audit log)."""
     conversation = service.get_or_raise(session, conversation_id)
-    audit.record(
-        session,
-        request,
-        principal,
-        action="conversation.read",
-        target_type="conversation",
-        target_id=conversation.id,
-        details={"contact_id": conversation.contact_id},
+    audit.record_conversation_read(
+        session, request, principal, conversation_id=conversation.id, contact_id=conversation.contact_id
     )
     session.commit()
     return conversation
