@@ -113,7 +113,7 @@ def create_app() -> FastAPI:
     )
 
     app.state.widget_sessions = SlidingWindow(settings.widget_sessions_per_minute)
-    app.state.customer_messages = SlidingWindow(settings.customer_messages_per_minute)
+    app.state.customer_rate = SlidingWindow(settings.customer_rate_per_minute)
     app.add_middleware(WidgetCorsMiddleware)
     install_error_handlers(app)
     app.add_middleware(

@@ -260,10 +260,10 @@ class Settings(BaseSettings):
         validation_alias=AliasChoices("KEFU_WIDGET_SESSIONS_PER_MINUTE", "widget_sessions_per_minute"),
         description="new anonymous widget sessions per client address per minute (per worker)",
     )
-    customer_messages_per_minute: int = Field(
+    customer_rate_per_minute: int = Field(
         60,
         ge=1,
-        validation_alias=AliasChoices("KEFU_CUSTOMER_MESSAGES_PER_MINUTE", "customer_messages_per_minute"),
+        validation_alias=AliasChoices("KEFU_CUSTOMER_MESSAGES_PER_MINUTE", "customer_rate_per_minute"),
         description="messages one REST user_id or widget session may send per minute (per worker); more: 429",
     )
     ws_frames_per_minute: int = Field(

@@ -47,7 +47,7 @@ ChannelKey = Annotated[None, Depends(channel_key)]
 async def chat(body: ChatRequest, request: Request, _: ChannelKey) -> ChatResponse:
     """Send a customer message; get the bot's (or nobody's, while a human owns it) replies. The turn
     is answered by a queue worker; this waits for it up to KEFU_CHAT_WAIT_TIMEOUT seconds."""
-    limiter: SlidingWindow = request.app.state.customer_messages
+    limiter: SlidingWindow = request.app.state.customer_rate
     limiter.check(
         f"{body.channel}:{body.user_id}", "messages", "this customer"
     )  # 429 before anything is stored

@@ -78,6 +78,9 @@ def answer(session: Session, rasa: RasaClient, turn: Turn, *, worker: str) -> No
     assert conversation is not None and customer is not None  # both cascade to the turn
     if customer.sentiment_label is None:
         label_message(customer, customer.text, customer.language or "en")
+        # Committed before the bot is asked: a write held open across the Rasa call would lock SQLite's one
+        # writer, and the custom actions' writes (tickets, escalations) would wait on it until they time out.
+        session.commit()
     turn_id = turn.id
 
     def claim(session: Session) -> None:

@@ -170,7 +170,7 @@ class WidgetSocket:
             await self.error("invalid_message", "; ".join(str(e["msg"]) for e in exc.errors()))
             return
         request = request.model_copy(update={"channel": sessions.CHANNEL})
-        limiter: SlidingWindow = self.ws.app.state.customer_messages
+        limiter: SlidingWindow = self.ws.app.state.customer_rate
         try:
             limiter.check(f"{sessions.CHANNEL}:{self.session_id}", "messages", "this chat")
         except TooManyRequests as exc:  # not stored: the widget keeps it pending and may resend it later

@@ -158,8 +158,8 @@ def test_a_customer_flooding_the_chat_is_refused_and_nothing_extra_is_stored(
     client: TestClient, session: Session
 ) -> None:
     # Issue 22: customer-side rate limits per identity (REST user_id, widget session), not per address.
-    saved = client.app.state.customer_messages  # type: ignore[attr-defined]
-    client.app.state.customer_messages = SlidingWindow(3)  # type: ignore[attr-defined]
+    saved = client.app.state.customer_rate  # type: ignore[attr-defined]
+    client.app.state.customer_rate = SlidingWindow(3)  # type: ignore[attr-defined]
     try:
         user = f"flood-{uuid.uuid4().hex[:8]}"
         answers = [client.post("/api/v1/chat", json={"user_id": user, "text": f"hi {i}"}) for i in range(4)]
@@ -183,7 +183,7 @@ def test_a_customer_flooding_the_chat_is_refused_and_nothing_extra_is_stored(
         count = session.scalar(select(func.count()).select_from(Message).where(Message.client_id == "f-3"))
         assert count == 0
     finally:
-        client.app.state.customer_messages = saved  # type: ignore[attr-defined]
+        client.app.state.customer_rate = saved  # type: ignore[attr-defined]
 
 
 def test_a_socket_flooding_frames_is_refused_past_its_budget(client: TestClient) -> None:
