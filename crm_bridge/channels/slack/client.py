@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 
 from crm_bridge.channels.outbound import SendError
-from crm_bridge.channels.telegram.client import split_text
+from crm_bridge.channels.text import split_text
 from kefu_core.settings import get_settings
 
 # Slack truncates a text at 40,000 characters and advises at most 4,000 per message.

@@ -10,32 +10,10 @@ from typing import Any
 import httpx
 
 from crm_bridge.channels.outbound import SendError
+from crm_bridge.channels.text import split_text
 from kefu_core.settings import get_settings
 
 LIMIT = 4096  # Bot API: 1-4096 characters per message text
-
-
-def _units(text: str) -> int:
-    return len(text.encode("utf-16-le")) // 2  # Telegram counts UTF-16 code units
-
-
-def split_text(text: str, limit: int = LIMIT) -> list[str]:
-    """Parts of at most `limit` UTF-16 units, cut at a line break or space in the part's second half."""
-    parts: list[str] = []
-    rest = text
-    while _units(rest) > limit:
-        cut = len(rest)
-        while _units(rest[:cut]) > limit:  # the longest prefix that fits
-            cut -= max(1, (_units(rest[:cut]) - limit) // 2)
-        window = rest[:cut]
-        at = max(window.rfind("\n"), window.rfind(" "))
-        if at > cut // 2:
-            cut = at + 1
-        parts.append(rest[:cut].rstrip())
-        rest = rest[cut:].lstrip()
-    if rest or not parts:
-        parts.append(rest)
-    return parts
 
 
 def _keyboard(buttons: list[dict[str, Any]]) -> dict[str, Any]:
@@ -80,7 +58,7 @@ class TelegramSender:
         self, *, recipient: str, text: str, buttons: list[dict[str, Any]], skip_parts: int
     ) -> str | None:
         """sendMessage for each part not sent yet (buttons on the last part); the last part's message_id."""
-        parts = split_text(text)
+        parts = split_text(text, LIMIT)
         sent: dict[str, Any] = {}
         for index in range(skip_parts, len(parts)):
             payload: dict[str, Any] = {"chat_id": int(recipient), "text": parts[index]}

@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from crm_bridge.channels.outbound import SendError
+from crm_bridge.channels.text import longest_prefix, split_text, utf8_bytes
 from crm_bridge.channels.wecom import api
 from crm_bridge.channels.wecom.parse import split_recipient
 
@@ -23,41 +24,18 @@ REASONS = {
 }
 
 
-def _fits(text: str, limit: int) -> int:
-    """How many characters of `text` fit in `limit` UTF-8 bytes."""
-    encoded = text.encode()[:limit]
-    return len(encoded.decode(errors="ignore"))
-
-
-def split_text(text: str, limit: int = TEXT_LIMIT) -> list[str]:
-    """Parts of at most `limit` UTF-8 bytes, cut at a line break or space in the part's second half."""
-    parts: list[str] = []
-    rest = text
-    while len(rest.encode()) > limit:
-        cut = _fits(rest, limit)
-        window = rest[:cut]
-        at = max(window.rfind("\n"), window.rfind(" "))
-        if at > cut // 2:
-            cut = at + 1
-        parts.append(rest[:cut].rstrip())
-        rest = rest[cut:].lstrip()
-    if rest or not parts:
-        parts.append(rest)
-    return parts
-
-
 def _clip(text: str, limit: int) -> str:
-    return text[: _fits(text, limit)]
+    return text[: longest_prefix(text, limit, utf8_bytes)]
 
 
 def payloads(text: str, buttons: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The send_msg bodies (without touser/open_kfid) for one message: text parts, and with buttons the
     last part becomes a msgmenu's head_content (split to 1,024 bytes so no extra message is spent)."""
-    parts = split_text(text)
+    parts = split_text(text, TEXT_LIMIT, utf8_bytes)
     if not buttons:
         return [{"msgtype": "text", "text": {"content": part}} for part in parts]
     head = parts.pop()
-    head_parts = split_text(head, MENU_HEAD_LIMIT)
+    head_parts = split_text(head, MENU_HEAD_LIMIT, utf8_bytes)
     parts += head_parts[:-1]
     items = [
         {

@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 
 from crm_bridge.channels.outbound import SendError
-from crm_bridge.channels.telegram.client import split_text
+from crm_bridge.channels.text import split_text
 from crm_bridge.channels.whatsapp.parse import obj
 from kefu_core.settings import get_settings
 
