@@ -18,6 +18,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from kefu_core.hours import BusinessHours
 from kefu_core.paths import var_dir
+from kefu_core.targets import ServiceTargets
 
 PLACEHOLDERS = {"", "change-me", "changeme", "secret", "dev"}
 # uvicorn's own default: a reverse proxy on the same host may say who the client is (X-Forwarded-For).
@@ -217,6 +218,33 @@ class Settings(BaseSettings):
         le=36500,
         validation_alias=AliasChoices("KEFU_AUDIT_RETENTION_DAYS", "audit_retention_days"),
         description="days an audit-log entry is kept; an hourly job deletes older ones (docs/audit-log.md)",
+    )
+    # Reports (docs/reports.md).
+    targets: ServiceTargets = Field(
+        default_factory=ServiceTargets,
+        validation_alias=AliasChoices("KEFU_TARGETS", "targets"),
+        description='JSON, e.g. {"fcr": 0.95, "first_response_s": 180, "availability": 0.98}',
+    )
+    fcr_window_days: int = Field(
+        7,
+        ge=1,
+        le=90,
+        validation_alias=AliasChoices("KEFU_FCR_WINDOW_DAYS", "fcr_window_days"),
+        description="days without a new conversation or reopen from the contact for first-contact resolution",
+    )
+    reports_max_days: int = Field(
+        400,
+        ge=1,
+        le=3660,
+        validation_alias=AliasChoices("KEFU_REPORTS_MAX_DAYS", "reports_max_days"),
+        description="the longest period a report may cover",
+    )
+    follow_up_rating: int = Field(
+        2,
+        ge=0,
+        le=5,
+        validation_alias=AliasChoices("KEFU_FOLLOW_UP_RATING", "follow_up_rating"),
+        description="a rating at or below this opens a follow-up ticket; 0 turns follow-ups off",
     )
     require_mfa: Literal["admin", "all", "none"] | None = Field(
         None,
