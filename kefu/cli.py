@@ -99,6 +99,7 @@ def _model(args: argparse.Namespace) -> int:
 def _users_create(args: argparse.Namespace) -> int:
     from sqlalchemy.orm import Session
 
+    from crm_bridge.audit import service as audit
     from crm_bridge.migrate import upgrade
     from crm_bridge.users import service
     from crm_bridge.users.models import Role
@@ -123,6 +124,16 @@ def _users_create(args: argparse.Namespace) -> int:
         with Session(engine) as session:
             user = service.create(
                 session, username=args.username, password=password, role=Role(args.role), languages=languages
+            )
+            session.flush()
+            audit.record(
+                session,
+                None,
+                audit.cli_operator(),
+                action="user.create",
+                target_type="user",
+                target_id=user.id,
+                details={"role": user.role.value, "via": "cli"},
             )
             session.commit()
             print(f"created {user.role.value} {user.username!r} (id {user.id})")

@@ -13,6 +13,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from crm_bridge import worker
+from crm_bridge.audit import service as audit
 from crm_bridge.jobs import queue
 from crm_bridge.jobs import service as jobs
 from crm_bridge.jobs.models import DeadJobStatus
@@ -97,6 +98,14 @@ def jobs_replay(args: argparse.Namespace) -> int:
     session, engine = _session()
     try:
         replayed = jobs.replay(session, None if args.all_dead else args.ids)
+        audit.record(
+            session,
+            None,
+            audit.cli_operator(),
+            action="jobs.replay",
+            target_type="job",
+            details={"ids": [job.id for job in replayed][:100], "count": len(replayed), "via": "cli"},
+        )
         session.commit()
     except DomainError as exc:
         session.rollback()

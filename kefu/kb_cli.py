@@ -22,6 +22,7 @@ def _format(path: Path, given: str | None) -> str | None:
 def _import(args: argparse.Namespace) -> int:
     from sqlalchemy.orm import Session
 
+    from crm_bridge.audit import service as audit
     from crm_bridge.migrate import upgrade
     from kefu_core.db import make_engine
     from kefu_core.errors import DomainError
@@ -54,6 +55,14 @@ def _import(args: argparse.Namespace) -> int:
                 c, u = curation.import_rows(session, [row], author_id=None)
                 created, updated = created + c, updated + u
                 progress.advance(task)
+            audit.record(
+                session,
+                None,
+                audit.cli_operator(),
+                action="kb.import",
+                target_type="faq",
+                details={"format": fmt, "created": created, "updated": updated, "via": "cli"},
+            )
             session.commit()
     except DomainError as exc:
         console.print(f"[red]{exc.message}[/] (nothing was imported)")

@@ -11,6 +11,7 @@ from rich.table import Table
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
+from crm_bridge.audit import service as audit
 from crm_bridge.migrate import upgrade
 from crm_bridge.outbox import service
 from crm_bridge.outbox.models import OutboxStatus
@@ -58,6 +59,19 @@ def outbox_replay(args: argparse.Namespace) -> int:
     session, engine = _session()
     try:
         count = service.replay(session, None if args.all_dead else args.ids, connector=args.connector)
+        audit.record(
+            session,
+            None,
+            audit.cli_operator(),
+            action="outbox.replay",
+            target_type="outbox_item",
+            details={
+                "count": count,
+                "connector": args.connector,
+                "all_dead": bool(args.all_dead),
+                "via": "cli",
+            },
+        )
         session.commit()
     finally:
         session.close()

@@ -6,6 +6,9 @@ import argparse
 import sys
 from typing import Any
 
+from sqlalchemy.orm import Session
+
+from crm_bridge.audit import service as audit
 from crm_bridge.encrypted_columns import ColumnReport, survey
 from crm_bridge.migrate import upgrade
 from kefu_core.db import make_engine
@@ -23,7 +26,22 @@ def _run(*, rewrite: bool) -> list[ColumnReport]:
     upgrade(url)  # like `kefu users create`: works on a database that was never migrated
     engine = make_engine(url)
     try:
-        return survey(engine, rewrite=rewrite)
+        reports = survey(engine, rewrite=rewrite)
+        if rewrite:  # a rotation changes stored secrets: on the record, without any value
+            with Session(engine) as session:
+                audit.record(
+                    session,
+                    None,
+                    audit.cli_operator(),
+                    action="secrets.rotate",
+                    details={
+                        "rotated": sum(r.rotated for r in reports),
+                        "unreadable": sum(len(r.unreadable) for r in reports),
+                        "via": "cli",
+                    },
+                )
+                session.commit()
+        return reports
     finally:
         engine.dispose()
 

@@ -20,12 +20,23 @@ def _database() -> Any:
 def _unlock(args: argparse.Namespace) -> int:
     from sqlalchemy.orm import Session
 
-    from crm_bridge.users import throttle
+    from crm_bridge.audit import service as audit
+    from crm_bridge.users import service, throttle
 
     engine = _database()
     try:
         with Session(engine) as session:
             cleared = throttle.clear_account(session, username=args.username)
+            user = service.get_by_username(session, args.username)
+            audit.record(
+                session,
+                None,
+                audit.cli_operator(),
+                action="user.unlock",
+                target_type="user",
+                target_id=user.id if user is not None else None,
+                details={"cleared": cleared, "via": "cli"},
+            )
             session.commit()
     finally:
         engine.dispose()
@@ -37,6 +48,7 @@ def _unlock(args: argparse.Namespace) -> int:
 def _reset_mfa(args: argparse.Namespace) -> int:
     from sqlalchemy.orm import Session
 
+    from crm_bridge.audit import service as audit
     from crm_bridge.users import mfa, service, sessions
 
     engine = _database()
@@ -48,6 +60,15 @@ def _reset_mfa(args: argparse.Namespace) -> int:
                 return 1
             mfa.reset(session, user=user)
             ended = sessions.revoke_all(session, user_id=user.id)
+            audit.record(
+                session,
+                None,
+                audit.cli_operator(),
+                action="user.mfa_reset",
+                target_type="user",
+                target_id=user.id,
+                details={"sessions_ended": ended, "via": "cli"},
+            )
             session.commit()
     finally:
         engine.dispose()

@@ -7,6 +7,7 @@ object of ids, counts, field names and states: keys that would carry personal da
 
 from __future__ import annotations
 
+import getpass
 import json
 from dataclasses import dataclass
 from datetime import datetime
@@ -65,6 +66,24 @@ class Context:
 
     client_address: str | None = None
     request_id: str | None = None
+
+
+@dataclass(frozen=True)
+class Operator:
+    """Someone at the server's shell running the `kefu` CLI: no account, so the OS user names them."""
+
+    username: str | None
+    kind: str = "operator"
+    user_id: int | None = None
+    role: str = "cli"
+
+
+def cli_operator() -> Operator:
+    """The operator running this process (their OS login name, when the system knows it)."""
+    try:
+        return Operator(getpass.getuser()[:100])
+    except (OSError, KeyError):  # no login name (a container without a passwd entry)
+        return Operator(None)
 
 
 def context_of(request: Request | Context | None) -> Context:

@@ -101,3 +101,34 @@ def test_unlock_and_reset_mfa(tmp_path: Path) -> None:
         assert sessions.active(session, live.id) is None
         assert _kefu(tmp_path, "reset-mfa", "nobody@example.com").returncode == 1
     engine.dispose()
+
+
+def test_cli_changes_are_in_the_audit_log(tmp_path: Path) -> None:
+    """Operators act outside any route: their account changes are recorded with the OS user as actor."""
+    import getpass
+
+    from sqlalchemy import select
+
+    from crm_bridge.audit.models import AuditEntry
+
+    assert _run(tmp_path, "--role", "admin", "--username", "ops@example.com", "--password-stdin",
+                stdin="a long passphrase\n").returncode == 0  # fmt: skip
+    assert _kefu(tmp_path, "unlock", "ops@example.com").returncode == 0
+    assert _kefu(tmp_path, "reset-mfa", "ops@example.com").returncode == 0
+    engine = make_engine(f"sqlite:///{tmp_path / 'cli.db'}")
+    with Session(engine) as session:
+        user = service.get_by_username(session, "ops@example.com")
+        assert user is not None
+        entries = session.scalars(select(AuditEntry).order_by(AuditEntry.id)).all()
+    engine.dispose()
+    assert [(e.action, e.target_type, e.target_id) for e in entries] == [
+        ("user.create", "user", str(user.id)),
+        ("user.unlock", "user", str(user.id)),
+        ("user.mfa_reset", "user", str(user.id)),
+    ]
+    assert {(e.actor_id, e.actor_role, e.actor_username) for e in entries} == {
+        (None, "cli", getpass.getuser())
+    }
+    assert all(e.details["via"] == "cli" for e in entries)
+    assert entries[0].details["role"] == "admin" and entries[1].details == {"cleared": 0, "via": "cli"}
+    assert "ops@example.com" not in str([e.details for e in entries])
