@@ -1,0 +1,258 @@
+// kefu Reports dashboard (an ES module): the four service standards against their targets, the other
+// figures, volume, trend charts and breakdowns for the period and segment in the URL. The filters live in
+// the query string (reload keeps them; back and forward replay them); every number links to the records
+// behind it. Every value reaches the page as text (textContent / attributes), never as HTML.
+import { $, el, hide, show } from "./lib/dom.js";
+import { api } from "./lib/api.js";
+import { drawLine, tickLabel } from "./reports_charts.js";
+import {
+  FILTERS, csvHref, drillHref, duration, fieldOf, filtersFrom, formatField, labelOf, number, percent, withQuery,
+} from "./reports_shared.js";
+
+const form = $("report-filters");
+const INTERVALS = ["day", "hour", "week"];
+
+// The seeds' four standards, shown first: where the value is in the summary, how it reads, which way
+// the target points, and the metric its drill-down lists.
+const STANDARDS = [
+  { key: "fcr", title: "First-contact resolution", value: (k) => k.rate, target: (k) => k.target,
+    fmt: percent, better: "≥", metric: "fcr" },
+  { key: "first_response", title: "First response (mean)", value: (k) => k.mean_s, target: (k) => k.target_s,
+    fmt: duration, better: "≤", metric: "first_response",
+    extra: (k) => "median " + duration(k.median_s) + " · p90 " + duration(k.p90_s) },
+  { key: "csat", title: "Satisfaction (score /100)", value: (k) => k.score_100, target: (k) => k.target,
+    fmt: number, better: "≥", metric: "csat",
+    extra: (k) => percent(k.percent_satisfied) + " satisfied · " + percent(k.response_rate) + " responded" },
+  { key: "availability", title: "Availability", value: (k) => k.rate, target: (k) => k.target,
+    fmt: percent, better: "≥", metric: "availability",
+    extra: (k) => (k.by_part && typeof k.by_part === "object"
+      ? Object.entries(k.by_part).map(([part, rate]) => part + " " + percent(rate)).join(" · ") : "") },
+];
+// Trend charts: the timeseries metric, its title, the y axis and how a point's value is scaled for it.
+const CHARTS = [
+  { metric: "conversations", title: "Conversations", yTitle: "Conversations", scale: (v) => v, color: "#2563eb" },
+  { metric: "first_response", title: "First response time (mean)", yTitle: "Minutes", scale: (v) => v / 60,
+    color: "#7c3aed", target: (k) => k.first_response && k.first_response.target_s / 60 },
+  { metric: "fcr", title: "First-contact resolution", yTitle: "Percent of conversations", scale: (v) => v * 100,
+    color: "#059669", target: (k) => k.fcr && k.fcr.target * 100, yMax: 100 },
+  { metric: "csat", title: "Satisfaction", yTitle: "Score out of 100", scale: (v) => v, color: "#d97706",
+    target: (k) => k.csat && k.csat.target, yMax: 100 },
+];
+const GROUPS = { fcr: "First-contact resolution", csat: "Satisfaction", sla: "SLA", bot: "Bot", first_response: "First response" };
+const BREAKDOWNS = ["channel", "language", "agent", "tier"];
+// A breakdown row narrows the drill-down to its segment through this filter.
+const SEGMENT_FILTER = { channel: "channel", language: "language", agent: "agent_id", tier: "tier" };
+
+let current = new URLSearchParams(); // the filters of the report on screen
+let generation = 0; // a slower answer to an older request must not overwrite a newer report
+
+function readUrl() {
+  const url = new URLSearchParams(window.location.search);
+  for (const name of [...FILTERS, "interval"]) {
+    const input = form.elements.namedItem(name);
+    if (input) input.value = url.get(name) || (name === "interval" ? "day" : "");
+  }
+  current = filtersFrom(url);
+  const interval = url.get("interval");
+  return INTERVALS.includes(interval) ? interval : "day";
+}
+
+function formParams() {
+  const params = new URLSearchParams();
+  for (const [name, value] of new FormData(form).entries()) {
+    const text = String(value).trim();
+    if (text && !(name === "interval" && text === "day")) params.set(name, text);
+  }
+  return params;
+}
+
+function clearErrors() {
+  for (const node of form.querySelectorAll(".field-error")) hide(node);
+  for (const node of form.querySelectorAll("[aria-invalid]")) node.removeAttribute("aria-invalid");
+  hide($("reports-error"));
+}
+
+function showError(err) {
+  const field = fieldOf(err);
+  const slot = field && $("error-" + field);
+  if (err.status === 422 && slot) {
+    show(slot, err.message);
+    const input = form.elements.namedItem(field);
+    if (input) input.setAttribute("aria-invalid", "true");
+    input?.focus();
+  } else {
+    show($("reports-error"), err.message);
+  }
+  $("reports-status").textContent = "The report could not be loaded.";
+}
+
+const figureLink = (text, metric, extra) => (text === "—"
+  ? el("span", { className: "muted", text })
+  : el("a", { href: drillHref(metric, current, extra), "data-metric": metric, className: "figure", text }));
+
+function status(met) {
+  if (met === true) return el("span", { className: "badge status-met", text: "Met" });
+  if (met === false) return el("span", { className: "badge status-missed", text: "Missed" });
+  return el("span", { className: "badge status-none", text: "No data" });
+}
+
+function standardCard(spec, kpis) {
+  const kpi = kpis[spec.key] || {};
+  const target = spec.target(kpi);
+  const met = kpi.met === undefined ? null : kpi.met;
+  return el("article", { className: "card kpi " + (met === true ? "met" : met === false ? "missed" : "none"),
+    id: "kpi-" + spec.key, "data-met": String(met) },
+  el("h3", { text: spec.title }),
+  el("p", { className: "kpi-value" }, figureLink(spec.fmt(spec.value(kpi)), spec.metric)),
+  el("p", { className: "kpi-target" }, "Target " + spec.better + " " + (target === null || target === undefined ? "none" : spec.fmt(target)) + " ", status(met)),
+  spec.extra ? el("p", { className: "muted kpi-extra", text: spec.extra(kpi) }) : null);
+}
+
+function moreRows(kpis) {
+  // Every figure of every KPI group that is not a target or a status; the standards' headline values too
+  // (median, p90 and the like are here as separate links).
+  const rows = [];
+  for (const [group, kpi] of Object.entries(kpis)) {
+    if (!kpi || typeof kpi !== "object") continue;
+    for (const [name, value] of Object.entries(kpi)) {
+      if (name === "met" || name.startsWith("target") || (value !== null && typeof value === "object")) continue;
+      const target = name === "mean_s" ? kpi.target_s : ["rate", "score_100"].includes(name) ? kpi.target : undefined;
+      rows.push(el("tr", { "data-kpi": group + "." + name },
+        el("th", { scope: "row", text: (GROUPS[group] || labelOf(group)) + " · " + labelOf(name) }),
+        el("td", { className: "num" }, figureLink(formatField(name, value), group)),
+        el("td", { className: "num", text: target === undefined || target === null ? "" : formatField(name, target) }),
+        el("td", {}, target === undefined || target === null ? "" : status(kpi.met))));
+    }
+  }
+  return rows;
+}
+
+function volumeTable(title, entries, metric, filter) {
+  return el("table", { className: "grid compact" },
+    el("caption", { text: title }),
+    el("tbody", {}, ...entries.map(([key, value]) => el("tr", {},
+      el("th", { scope: "row", text: String(key) }),
+      el("td", { className: "num" }, figureLink(formatField(metric, value), "conversations", filter ? { [filter]: key } : null))))));
+}
+
+function renderVolume(volume) {
+  const box = $("volume");
+  const scalars = [];
+  const tables = [];
+  for (const [name, value] of Object.entries(volume || {})) {
+    if (value !== null && typeof value === "object") {
+      const filter = { by_channel: "channel", channel: "channel", by_language: "language", language: "language" }[name];
+      tables.push(volumeTable(labelOf(name), Object.entries(value), name, filter));
+    } else scalars.push([labelOf(name), value, name]);
+  }
+  const list = el("dl", { className: "volume-figures" });
+  for (const [label, value, name] of scalars) {
+    list.append(el("dt", { text: label }), el("dd", {}, figureLink(formatField(name, value), "conversations")));
+  }
+  box.replaceChildren(list, el("div", { className: "volume-tables" }, ...tables));
+}
+
+function renderBreakdown(by, data) {
+  const box = $("breakdown-" + by);
+  const rows = (data && (data.rows || data.items)) || [];
+  if (!rows.length) { box.replaceChildren(el("p", { className: "muted", text: "Nothing in this period." })); return; }
+  const keyName = ["key", by, by + "_id", "value", "name", "label"].find((k) => k in rows[0]);
+  const columns = Object.keys(rows[0]).filter((k) => k !== keyName && !["label", "name", "agent_id", "username"].includes(k));
+  const head = el("tr", {}, el("th", { text: labelOf(by) }), ...columns.map((c) => el("th", { text: labelOf(c) })));
+  const body = rows.map((row) => {
+    const key = row[keyName];
+    const segment = by === "agent" ? (row.agent_id ?? key) : key;
+    const name = row.label || row.username || row.name || (key === null || key === undefined ? "(none)" : String(key));
+    return el("tr", { "data-key": String(key) }, el("th", { scope: "row", text: String(name) }),
+      ...columns.map((c) => el("td", { className: "num" },
+        figureLink(formatField(c, row[c]), metricOfColumn(c), segment === null || segment === undefined ? null : { [SEGMENT_FILTER[by]]: segment }))));
+  });
+  box.replaceChildren(el("table", { className: "grid compact" }, el("thead", {}, head), el("tbody", {}, ...body)));
+}
+
+// A breakdown column's drill-down: its figure's metric ("fcr_rate" → "fcr", "csat_score_100" → "csat").
+function metricOfColumn(column) {
+  for (const m of ["first_response", "resolution", "fcr", "csat", "availability", "bot", "sla"]) {
+    if (column.startsWith(m)) return m;
+  }
+  return "conversations";
+}
+
+async function drawChart(spec, interval, kpis, mine) {
+  const box = $("chart-box-" + spec.metric);
+  const params = new URLSearchParams(current);
+  params.set("metric", spec.metric);
+  params.set("interval", interval);
+  let data;
+  try { data = await api("GET", "/api/v1/reports/timeseries?" + params); } catch (err) {
+    if (mine !== generation) return;
+    box.querySelector(".chart-note").textContent = "No trend: " + err.message;
+    return;
+  }
+  if (mine !== generation) return;
+  const points = (data && data.points) || [];
+  const labels = points.map((p) => tickLabel(p.t, interval));
+  const series = [{ label: spec.title, color: spec.color,
+    data: points.map((p) => (p.value === null || p.value === undefined ? null : spec.scale(p.value))) }];
+  const target = spec.target ? spec.target(kpis) : null;
+  if (target !== null && target !== undefined && !Number.isNaN(target)) {
+    series.push({ label: "Target", color: "#dc2626", dashed: true, data: points.map(() => target) });
+  }
+  const empty = points.every((p) => p.value === null || p.value === undefined);
+  box.querySelector(".chart-note").textContent = empty ? "No figures in this period." : "";
+  drawLine(box.querySelector("canvas"), {
+    title: spec.title, xTitle: { hour: "Hour", day: "Day", week: "Week (from Monday)" }[interval],
+    yTitle: spec.yTitle, labels, series, yMax: spec.yMax,
+  });
+}
+
+function chartBoxes() {
+  $("charts").replaceChildren(...CHARTS.map((spec) => el("figure", { className: "card chart", id: "chart-box-" + spec.metric },
+    el("div", { className: "chart-canvas" },
+      el("canvas", { id: "chart-" + spec.metric, role: "img", "aria-label": spec.title + " over the period" })),
+    el("figcaption", { className: "muted chart-note" }))));
+}
+
+async function load(interval) {
+  const mine = ++generation;
+  clearErrors();
+  $("reports-status").textContent = "Loading…";
+  $("kpi-standards").setAttribute("aria-busy", "true");
+  $("reports-csv").setAttribute("href", csvHref(current));
+  let summary;
+  try { summary = await api("GET", withQuery("/api/v1/reports/summary", current)); } catch (err) {
+    if (mine === generation) { showError(err); $("kpi-standards").setAttribute("aria-busy", "false"); }
+    return;
+  }
+  if (mine !== generation) return;
+  const kpis = summary.kpis || {};
+  $("kpi-standards").replaceChildren(...STANDARDS.map((spec) => standardCard(spec, kpis)));
+  $("kpi-standards").setAttribute("aria-busy", "false");
+  $("kpi-more").querySelector("tbody").replaceChildren(...moreRows(kpis));
+  renderVolume(summary.volume);
+  const period = summary.period || {};
+  const span = period.from && period.to ? new Date(period.from).toLocaleString() + " – " + new Date(period.to).toLocaleString() : "";
+  $("reports-status").textContent = "Period " + span + (period.timezone ? " (" + period.timezone + ")" : "") + ".";
+  await Promise.all([
+    ...CHARTS.map((spec) => drawChart(spec, interval, kpis, mine)),
+    ...BREAKDOWNS.map(async (by) => {
+      const params = new URLSearchParams(current);
+      params.set("by", by);
+      try { const data = await api("GET", "/api/v1/reports/breakdown?" + params); if (mine === generation) renderBreakdown(by, data); } catch (err) {
+        if (mine === generation) $("breakdown-" + by).replaceChildren(el("p", { className: "alert error", text: err.message }));
+      }
+    }),
+  ]);
+  if (mine === generation) document.body.dataset.loaded = String(mine); // the tests wait for this
+}
+
+form.addEventListener("submit", (event) => {
+  event.preventDefault();
+  const params = formParams();
+  const url = withQuery(window.location.pathname, params);
+  if (url !== window.location.pathname + window.location.search) window.history.pushState(null, "", url);
+  load(readUrl());
+});
+window.addEventListener("popstate", () => load(readUrl()));
+chartBoxes();
+load(readUrl());
