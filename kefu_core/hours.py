@@ -73,3 +73,25 @@ class BusinessHours:
                 if candidate > local:
                     return candidate.astimezone(UTC)
         raise ValueError("business hours have no opening window")  # parse() never builds such a value
+
+    def business_seconds(self, start: datetime, end: datetime) -> float:
+        """Seconds of opening time between two aware instants (0 when end <= start); DST-aware."""
+        if end <= start:
+            return 0.0
+        if self.always:
+            return (end - start).total_seconds()
+        total = 0.0
+        day = start.astimezone(self.zone).date()
+        last = end.astimezone(self.zone).date()
+        while day <= last:
+            for open_at, close_at in self.windows.get(day.weekday(), []):
+                # Local wall-clock windows made aware per day, so a DST change day keeps its real length.
+                lo = max(start, datetime.combine(day, open_at, tzinfo=self.zone))
+                close = datetime.combine(day, close_at, tzinfo=self.zone)
+                if close_at == time(23, 59, 59, 999999):
+                    close = datetime.combine(day + timedelta(days=1), time(0), tzinfo=self.zone)
+                hi = min(end, close)
+                if hi > lo:
+                    total += (hi - lo).total_seconds()
+            day += timedelta(days=1)
+        return total

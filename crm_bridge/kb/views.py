@@ -9,7 +9,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from crm_bridge.audit import service as audit
+from crm_bridge.conversations.models import Conversation
 from crm_bridge.db import DbSession
+from crm_bridge.kb.models import KbDecision
 from crm_bridge.kb.schemas import FaqUpdate
 from crm_bridge.pagination import Page, PageParams, page_params, paginate
 from crm_bridge.shapes import PathId
@@ -68,6 +70,23 @@ def _audit(
         )
 
 
+def _record_decision(session: Session, conversation_id: str, language: str, result: Any) -> bool:
+    """A search for a customer (the action server passes the conversation) is counted for the reports:
+    unanswered rate and FAQ-entry frequencies (docs/reports.md). An unknown conversation is not."""
+    if session.get(Conversation, conversation_id) is None:
+        return False
+    top = result.results[0] if result.results else None
+    session.add(
+        KbDecision(
+            conversation_id=conversation_id,
+            language=language,
+            decision=result.decision,
+            top_faq_id=top.faq_id if top else None,
+        )
+    )
+    return True
+
+
 @router.get("/search", response_model=SearchResponse)
 def search(
     _: AdminOrService,
@@ -85,6 +104,8 @@ def search(
     language = lang or detect_language(q)
     runtime.ensure_fresh(retriever, session)
     result = retriever.search(q, language=language, k=k)
+    if conversation_id and _record_decision(session, conversation_id, language, result):
+        session.commit()
     if log and result.decision == "none":
         top = result.results[0] if result.results else None
         unanswered.log(
