@@ -3,7 +3,7 @@
 // filters. Every value reaches the page as text.
 import { $, el, hide, show } from "./lib/dom.js";
 import { api, itemsOf } from "./lib/api.js";
-import { csvHref, filtersFrom, formatField, labelOf, withQuery } from "./reports_shared.js";
+import { csvHref, filtersFrom, formatField, labelOf, rowValue, withQuery } from "./reports_shared.js";
 
 const LIMIT = 50;
 const url = new URLSearchParams(window.location.search);
@@ -25,11 +25,13 @@ function recordLink(item) {
   return el("a", { href: base, text: (item.kind === "ticket" ? "ticket " : "conversation ") + id });
 }
 
+let unit = ""; // the metric's unit when the API says it
+
 function cell(name, value, item) {
   if (name === "id") return el("td", {}, recordLink(item));
   if (value === null || value === undefined) return el("td", { className: "muted", text: "—" });
   if (name.endsWith("_at")) return el("td", { text: new Date(value).toLocaleString() });
-  if (name === "value") return el("td", { className: "num", text: item.value_text ?? formatField(metric, value) });
+  if (name === "value") return el("td", { className: "num", text: rowValue(metric, value, unit) });
   if (typeof value === "object") return el("td", {}, el("code", { text: JSON.stringify(value) }));
   return el("td", { className: typeof value === "number" ? "num" : "", text: typeof value === "number" ? formatField(name, value) : String(value) });
 }
@@ -47,9 +49,11 @@ async function load() {
   params.set("offset", String(start));
   params.set("limit", String(LIMIT));
   $("drill-summary").textContent = "Loading…";
+  delete document.body.dataset.loaded;
   try {
     const page = await api("GET", "/api/v1/reports/drilldown?" + params);
     const items = itemsOf(page);
+    unit = (page && (page.unit || (page.metric && page.metric.unit))) || "";
     hide($("drill-error"));
     const columns = columnsOf(items);
     $("drill-table").querySelector("thead tr").replaceChildren(...columns.map((c) => el("th", { text: c === "id" ? "Record" : labelOf(c) })));

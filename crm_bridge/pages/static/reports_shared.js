@@ -65,6 +65,25 @@ export function formatField(name, value) {
   return number(value);
 }
 
+/** The unit a metric's figures have (the API's Metric.unit), from the answer when given, else its name. */
+export function unitOf(metric, unit) {
+  if (unit) return unit;
+  if (/(rate|share|_met$|^availability$)/.test(metric)) return "ratio";
+  if (/^(first_response|resolution|first_resolution)/.test(metric)) return "seconds";
+  if (/(score|csat)/.test(metric)) return "score";
+  return "count";
+}
+
+/** One record's own value for a metric: seconds as a duration, a 0/1 flag as yes/no, else the number. */
+export function rowValue(metric, value, unit) {
+  const kind = unitOf(metric, unit);
+  if (missing(value)) return "—";
+  if (kind === "seconds") return duration(value);
+  if (kind === "ratio" && (value === 0 || value === 1 || value === true || value === false)) return value ? "yes" : "no";
+  if (kind === "ratio") return percent(value);
+  return number(value);
+}
+
 /** "first_response_met" → "First response met". */
 export function labelOf(name) {
   const text = String(name).replace(/_s$/, "").replace(/_/g, " ").replace(/\bp90\b/, "p90").trim();
