@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, Literal
 
 import httpx
@@ -9,13 +10,17 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy import text
+from sqlalchemy.orm import Session
 
 from crm_bridge.db import DbSession
 from crm_bridge.outbox import service as outbox
+from crm_bridge.rasa_client import RasaClient
 from kefu_core.settings import get_settings
 from knowledge_base import service as kb
 
 router = APIRouter(tags=["health"])
+# The parts the assistant cannot answer without (the outbox is reported but never fails the check).
+PARTS = ("database", "rasa", "action_server", "knowledge_base")
 
 
 class Part(BaseModel):
@@ -41,6 +46,40 @@ def _check(fn: Any) -> dict[str, Any]:
         return {"ok": False, "error": f"{type(exc).__name__}: {exc}"[:300]}
 
 
+def check_parts(
+    session: Session, rasa: RasaClient, *, indexed: Callable[[], int] | None = None
+) -> dict[str, dict[str, Any]]:
+    """Each of PARTS as {"ok", ...details}: /healthz and the availability probe (reports/probe.py) share it.
+    `indexed` is the serving retriever's size, known only inside the app process."""
+    settings = get_settings()
+
+    def database() -> None:
+        session.execute(text("SELECT 1"))
+
+    def rasa_part() -> dict[str, Any]:
+        status = rasa.ping()
+        if not status.get("model_file"):
+            raise RuntimeError("no model loaded")
+        return {"model": str(status["model_file"]).rsplit("/", 1)[-1]}
+
+    def action_server() -> None:
+        httpx.get(f"{settings.action_server_url.rstrip('/')}/health", timeout=3.0).raise_for_status()
+
+    def knowledge_base() -> dict[str, Any]:
+        entries = kb.count_published(session)
+        if entries == 0:
+            raise RuntimeError("no published entries")
+        return {"entries": entries, **({"indexed": indexed()} if indexed is not None else {})}
+
+    checks = {
+        "database": database,
+        "rasa": rasa_part,
+        "action_server": action_server,
+        "knowledge_base": knowledge_base,
+    }
+    return {name: _check(checks[name]) for name in PARTS}
+
+
 @router.get("/livez")
 def livez() -> dict[str, str]:
     """The process is up and serving (readiness for supervisors; /healthz checks every part)."""
@@ -57,26 +96,6 @@ def livez() -> dict[str, str]:
 def healthz(request: Request, session: DbSession) -> JSONResponse:
     """Status of the database, Rasa, the action server and the knowledge base; 503 naming what failed.
     `parts.outbox` counts dead CRM sync items (a warning, never a failure)."""
-    settings = get_settings()
-
-    def database() -> None:
-        session.execute(text("SELECT 1"))
-
-    def rasa() -> dict[str, Any]:
-        status = request.app.state.rasa.ping()
-        if not status.get("model_file"):
-            raise RuntimeError("no model loaded")
-        return {"model": str(status["model_file"]).rsplit("/", 1)[-1]}
-
-    def action_server() -> None:
-        httpx.get(f"{settings.action_server_url.rstrip('/')}/health", timeout=3.0).raise_for_status()
-
-    def knowledge_base() -> dict[str, Any]:
-        entries = kb.count_published(session)
-        indexed = request.app.state.retriever.size
-        if entries == 0:
-            raise RuntimeError("no published entries")
-        return {"entries": entries, "indexed": indexed}
 
     def outbox_items() -> dict[str, Any]:
         # Not a failure (the assistant still answers), but a stuck sync must not go unnoticed (issue 22).
@@ -86,12 +105,7 @@ def healthz(request: Request, session: DbSession) -> JSONResponse:
             **({"warning": f"{dead} outbox item(s) dead: kefu outbox replay"} if dead else {}),
         }
 
-    parts = {
-        "database": _check(database),
-        "rasa": _check(rasa),
-        "action_server": _check(action_server),
-        "knowledge_base": _check(knowledge_base),
-    }
+    parts = check_parts(session, request.app.state.rasa, indexed=lambda: request.app.state.retriever.size)
     parts["outbox"] = _check(outbox_items)
     failing = [name for name, part in parts.items() if not part["ok"] and name != "outbox"]
     body = {"status": "ok" if not failing else "unavailable", "failing": failing, "parts": parts}
