@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Mapping, Sequence
+from typing import Any, Protocol, TypeVar
 
 import numpy as np
 from sqlalchemy import select
@@ -16,6 +16,19 @@ from knowledge_base.encoder import Encoder
 from knowledge_base.models import FaqEntry, FaqStatus, UnansweredQuestion
 
 SAME_QUESTION = 0.8  # cosine above which two questions are taken as one
+
+
+class Groupable(Protocol):
+    """Anything with a text and its language: inbox questions, and the reports' customer words."""
+
+    @property
+    def text(self) -> str: ...
+
+    @property
+    def language(self) -> str: ...
+
+
+G = TypeVar("G", bound=Groupable)
 
 
 def log(
@@ -49,10 +62,11 @@ def open_items(session: Session, language: str | None = None, limit: int = 500) 
 
 
 def group(
-    items: list[UnansweredQuestion], embedder: Encoder, encoders: Mapping[str, Encoder] | None = None
+    items: Sequence[G], embedder: Encoder, encoders: Mapping[str, Encoder] | None = None
 ) -> list[dict[str, Any]]:
     """Greedy grouping by embedding similarity within a language, biggest groups first; a language in
-    `encoders` (its own model, as the retriever's) is embedded with that, the others with `embedder`."""
+    `encoders` (its own model, as the retriever's) is embedded with that, the others with `embedder`.
+    The first item of a group in the given order is its representative."""
     groups: list[dict[str, Any]] = []
     for language in sorted({i.language for i in items}):
         members = [i for i in items if i.language == language]

@@ -15,6 +15,7 @@ from crm_bridge.conversations.models import Conversation, ConversationStatus, Me
 from crm_bridge.escalation.models import Escalation
 from crm_bridge.rasa_client import auth_headers
 from crm_bridge.realtime.events import message_object
+from crm_bridge.reports import at_risk
 from crm_bridge.tickets import service as tickets
 from crm_bridge.tickets.models import Ticket, TicketStatus
 from crm_bridge.turns.respond import UNAVAILABLE
@@ -75,7 +76,7 @@ def summarise(events: list[dict[str, Any]] | None, messages: list[Message]) -> d
 
 
 def build(session: Session, conversation: Conversation) -> dict[str, Any]:
-    """Transcript, summary, sentiment trend, contact profile, open tickets and past conversations."""
+    """Transcript, summary, sentiment trend, contact profile and risk, open tickets and past conversations."""
     messages = list(conversation.messages)
     reason_row = session.scalars(
         select(Escalation).where(Escalation.conversation_id == conversation.id).order_by(Escalation.id.desc())
@@ -126,6 +127,8 @@ def build(session: Session, conversation: Conversation) -> dict[str, Any]:
             "last": customer[-1].sentiment_label if customer else None,
         },
         "contact": _contact(contact),
+        # Why this contact may be about to leave (score and reasons, last 30 days), or None.
+        "at_risk": at_risk.for_contact(session, contact.id) if contact is not None else None,
         "open_tickets": [
             {
                 k: v
