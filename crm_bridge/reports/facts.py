@@ -19,6 +19,7 @@ from crm_bridge.conversations.models import Conversation, ConversationStatus, Me
 from crm_bridge.escalation.models import Escalation
 from crm_bridge.kb.models import KbDecision
 from crm_bridge.reports.models import ConversationFacts
+from kefu_core.db import UTCDateTime
 from kefu_core.hours import BusinessHours
 from kefu_core.settings import get_settings
 
@@ -129,7 +130,7 @@ def _kb(session: Session, ids: list[str] | None) -> dict[str, tuple[int, int]]:
 
 
 def _next_starts(session: Session, contact_ids: set[int] | None) -> dict[str, datetime | None]:
-    following = func.lead(Conversation.started_at).over(
+    following = func.lead(Conversation.started_at, type_=UTCDateTime()).over(
         partition_by=Conversation.contact_id, order_by=(Conversation.started_at, Conversation.id)
     )
     stmt = select(Conversation.id, following)

@@ -63,9 +63,9 @@ def _bulk(state: ORMExecuteState) -> None:
 
 @event.listens_for(Session, "before_commit")
 def _before_commit(session: Session) -> None:
+    session.flush()  # what this commit writes is known only after its flush (the commit flushes anyway)
     if not (session.info.get(_DIRTY) or session.info.get(_RESYNC)):
         return
-    session.flush()
     dirty: set[str] = session.info.pop(_DIRTY, set())
     new: set[str] = session.info.pop(_NEW, set())
     changes: dict[int, tuple[Conversation, list[str]]] = session.info.pop(_CHANGES, {})
