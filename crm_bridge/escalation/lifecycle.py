@@ -22,6 +22,8 @@ from crm_bridge.escalation.offline import business_hours, open_ticket, reply_by,
 from crm_bridge.escalation.queue import emit_queue, last_reason, position_and_wait, queued, wait_minutes
 from crm_bridge.escalation.roster import agent_name, eligible_agents, loads, present_agents, speaks
 from crm_bridge.escalation.triggers import automatic_trigger
+from crm_bridge.feedback import surveys
+from crm_bridge.feedback.loop_models import OfferedVia
 from crm_bridge.realtime.events import emit, emit_message, emit_status
 from crm_bridge.users.models import User
 from kefu_core.db import utcnow
@@ -221,6 +223,8 @@ def resolve(session: Session, *, conversation: Conversation, user_id: int, is_ad
     session.flush()
     emit_status(session, conversation)
     emit(session, f"contact:{conversation.contact_id}", {"type": "csat"})
+    if conversation.channel == "web":  # only the widget ("web") shows the stars (docs/reports.md)
+        surveys.record_offer(session, conversation_id=conversation.id, via=OfferedVia.widget)
     _queue_moved(session, conversation.language, left_at)
     dispatch(session)
 

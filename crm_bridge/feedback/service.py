@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from crm_bridge.contacts.models import Contact
 from crm_bridge.conversations.models import Conversation
+from crm_bridge.feedback import follow_up
 from crm_bridge.feedback.models import Feedback
 from crm_bridge.tickets.models import Ticket, format_number, parse_number
 from crm_bridge.users.models import User
@@ -28,7 +29,8 @@ class FeedbackFilters:
 
 
 def create(session: Session, *, data: dict[str, Any]) -> Feedback:
-    """Store a rating; linked records must exist. The contact comes from the conversation if not given."""
+    """Store a rating (a low one opens its follow-up ticket in the same transaction); linked records must
+    exist. The contact comes from the conversation if not given."""
     ticket_id = None
     if data.get("ticket_number"):
         ticket_id = parse_number(data["ticket_number"])
@@ -52,6 +54,7 @@ def create(session: Session, *, data: dict[str, Any]) -> Feedback:
     )
     session.add(feedback)
     session.flush()
+    follow_up.open_if_low(session, feedback)
     return feedback
 
 

@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
+from typing import Any
 
 from huey import crontab
 from sqlalchemy import delete, select
@@ -36,7 +37,7 @@ def store(
     session: Session,
     *,
     minute: datetime,
-    parts: dict[str, dict[str, object]],
+    parts: Mapping[str, Mapping[str, Any]],
     checked_at: datetime,
     duration_ms: int,
 ) -> bool:

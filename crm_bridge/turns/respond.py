@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from crm_bridge.conversations import service as conversations
 from crm_bridge.conversations.models import Conversation, ConversationStatus, Message, MessageRole
 from crm_bridge.escalation import lifecycle as escalation
+from crm_bridge.feedback import surveys
 from crm_bridge.rasa_client import RasaClient
 from crm_bridge.realtime.events import emit_message
 from kefu_core.language import LANGUAGES
@@ -67,6 +68,7 @@ def respond(
             language=language,
             buttons=reply.buttons,
         )
+        surveys.record_if_rating_prompt(session, conversation_id=conversation.id, buttons=reply.buttons)
         emit_message(session, conversation, message)
     session.commit()
 
