@@ -63,6 +63,7 @@ def _low_ratings(
         select(who, Feedback.rating, Feedback.created_at, Feedback.conversation_id)
         .outerjoin(Conversation, Conversation.id == Feedback.conversation_id)
         .where(Feedback.rating <= LOW_RATING, Feedback.created_at >= f.start, Feedback.created_at < f.end),
+        session,
         f,
         contact_id=who,
     )
@@ -95,6 +96,7 @@ def _negative(
         .where(*labelled, Message.sentiment_label == "negative")
         .group_by(Conversation.contact_id)
         .having(func.count() >= MIN_NEGATIVE),
+        session,
         f,
     )
     if contacts is not None:
@@ -108,6 +110,7 @@ def _negative(
             .select_from(Message)
             .join(Conversation, Conversation.id == Message.conversation_id)
             .where(*labelled, Conversation.contact_id.in_(ids)),
+            session,
             f,
         ).order_by(Message.created_at.desc(), Message.id.desc())
     )
@@ -139,7 +142,7 @@ def _reopened(
             TicketEvent.created_at < f.end,
         )
     )
-    stmt = scope(stmt, f, contact_id=Ticket.contact_id)
+    stmt = scope(stmt, session, f, contact_id=Ticket.contact_id)
     if contacts is not None:
         stmt = stmt.where(Ticket.contact_id.in_(contacts))
     latest: dict[int, dict[str, Any]] = {}
@@ -161,6 +164,7 @@ def _complaints(
             Escalation.created_at >= f.start,
             Escalation.created_at < f.end,
         ),
+        session,
         f,
     )
     if contacts is not None:

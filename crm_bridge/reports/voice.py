@@ -5,7 +5,6 @@ The words grouped are customers' own: every report built here is for admins, and
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -13,13 +12,13 @@ from datetime import datetime
 from typing import Any, TypeVarTuple
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Select, String, cast, func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
-from crm_bridge.contacts.models import Contact
 from crm_bridge.conversations.models import Conversation, Message, MessageRole
 from crm_bridge.escalation.models import Escalation, Reason
 from crm_bridge.feedback.models import Feedback
+from crm_bridge.reports import scope as report_scope
 from crm_bridge.reports.buckets import all_buckets, local_trunc
 from crm_bridge.reports.filters import ReportFilter
 from kefu_core.language import detect_language
@@ -53,24 +52,17 @@ class Said:
 
 
 def scope(
-    stmt: Select[*Ts], f: ReportFilter, contact_id: Any = Conversation.contact_id
+    stmt: Select[*Ts], session: Session, f: ReportFilter, contact_id: Any = Conversation.contact_id
 ) -> Select[*Ts]:
-    """`stmt` (which selects from conversations) narrowed to the filter's channel, language, agent, tier and
-    tag; `contact_id` is the column naming the contact when it is not the conversation's."""
-    conditions = []
+    """`stmt` (which selects from conversations) narrowed to the filter's channel, language and agent (the
+    conversation's assignee) and, as every report does, tier and tag of the contact `contact_id` names."""
+    conditions = report_scope.contact_conditions(session, f, contact_id)
     if f.channel:
         conditions.append(Conversation.channel == f.channel)
     if f.language:
         conditions.append(Conversation.language == f.language)
     if f.agent_id is not None:
         conditions.append(Conversation.assignee_id == f.agent_id)
-    if f.tier or f.tag:
-        stmt = stmt.join(Contact, Contact.id == contact_id)
-        if f.tier:
-            conditions.append(Contact.tier == f.tier)
-        if f.tag:
-            # Tags are a JSON list stored as json.dumps writes it on both databases: match the quoted tag.
-            conditions.append(cast(Contact.tags, String).contains(json.dumps(f.tag), autoescape=True))
     return stmt.where(*conditions) if conditions else stmt
 
 
@@ -101,6 +93,7 @@ def _complaints(session: Session, f: ReportFilter, since: datetime) -> list[tupl
         .join(Conversation, Conversation.id == Escalation.conversation_id)
         .where(Escalation.reason == Reason.complaint, Escalation.created_at >= since)
         .where(Escalation.created_at < f.end),
+        session,
         f,
     )
     rows = session.execute(stmt.order_by(Escalation.created_at.desc()).limit(MAX_ITEMS)).all()
@@ -136,6 +129,7 @@ def _negative(session: Session, f: ReportFilter, since: datetime) -> list[tuple[
             Message.created_at >= since,
             Message.created_at < f.end,
         ),
+        session,
         f,
     )
     rows = session.execute(stmt.order_by(Message.created_at.desc()).limit(MAX_ITEMS)).all()
@@ -168,6 +162,7 @@ def _low_ratings(session: Session, f: ReportFilter, since: datetime, labeller: L
             Feedback.created_at >= since,
             Feedback.created_at < f.end,
         ),
+        session,
         f,
         contact_id=func.coalesce(Feedback.contact_id, Conversation.contact_id),
     )
