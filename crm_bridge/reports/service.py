@@ -120,6 +120,9 @@ def _groups(session: Session, flt: ReportFilter, by: str) -> list[tuple[str, str
         return [
             (v, v, replace(flt, channel=v) if by == "channel" else replace(flt, language=v)) for v in values
         ]
+    if flt.agent_id is not None:  # an agent's breakdown (or a filtered one) shows that agent alone
+        name = session.scalar(select(User.username).where(User.id == flt.agent_id))
+        return [(str(flt.agent_id), name or str(flt.agent_id), flt)] if name else []
     agents = union(
         select(F.assignee_id.label("id")).where(*conds, F.assignee_id.is_not(None)),
         select(F.first_responder_id.label("id")).where(*conds, F.first_responder_id.is_not(None)),

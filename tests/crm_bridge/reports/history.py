@@ -106,7 +106,7 @@ def _build(session: Session) -> History:
     def handoff(c: Conversation, reason: str, outcome: str, when: datetime) -> None:
         session.add(Escalation(conversation_id=c.id, reason=reason, outcome=outcome, created_at=when))
 
-    # c1: A, widget, Mon 10:00; handed off 10:02, an internal note 10:02:30, first reply 10:04; resolved 10:30.
+    # c1: A, widget, Mon 10:00; handoff 10:02, an internal note 10:02:30, first reply 10:04; resolved 10:30.
     c1 = conv("c1", ca, "widget", "en", at(4, 10, 0))
     _msg(c1, MessageRole.customer, at(4, 10, 0), "neutral")
     _msg(c1, MessageRole.bot, at(4, 10, 0, 5))
