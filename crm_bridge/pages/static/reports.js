@@ -69,6 +69,7 @@ const BREAKDOWNS = ["channel", "language", "agent", "tier"];
 const SEGMENT_FILTER = { channel: "channel", language: "language", agent: "agent_id", tier: "tier" };
 
 let current = new URLSearchParams(); // the filters of the report on screen
+let timezone = ""; // KEFU_TIMEZONE, as the summary reports it
 let generation = 0; // a slower answer to an older request must not overwrite a newer report
 
 function readUrl() {
@@ -133,20 +134,39 @@ function standardCard(spec, kpis) {
   spec.extra ? el("p", { className: "muted kpi-extra", text: spec.extra(kpi) }) : null);
 }
 
+// The field of each KPI group its target applies to (the API's `met` judges that field).
+const TARGET_FIELD = { first_response: "mean_business_s", resolution: "median_s", fcr: "rate", csat: "score_100",
+  bot: "resolution_rate", availability: "rate" };
+
+function targetOf(group, name, kpi) {
+  if (TARGET_FIELD[group] === name) return { target: kpi.target_s ?? kpi.target, met: kpi.met };
+  if (group === "sla" && name.endsWith("_met") && kpi[name.slice(0, -4)]) {
+    const part = kpi[name.slice(0, -4)];
+    return { target: part.target, met: part.target_met };
+  }
+  if (group === "csat" && name === "percent_satisfied") {
+    const target = kpi.percent_satisfied_target;
+    const value = kpi.percent_satisfied;
+    return { target, met: target === null || target === undefined || value === null || value === undefined ? null : value >= target };
+  }
+  return null;
+}
+
 function moreRows(kpis) {
-  // Every figure of every KPI group that is not a target or a status; the standards' headline values too
-  // (median, p90 and the like are here as separate links).
+  // Every scalar figure of every KPI group (targets and statuses go in their own columns).
   const rows = [];
   for (const [group, kpi] of Object.entries(kpis)) {
     if (!kpi || typeof kpi !== "object") continue;
     for (const [name, value] of Object.entries(kpi)) {
-      if (name === "met" || name.startsWith("target") || (value !== null && typeof value === "object")) continue;
-      const target = name === "mean_s" ? kpi.target_s : ["rate", "score_100"].includes(name) ? kpi.target : undefined;
+      if (name.includes("met") && typeof value === "boolean") continue;
+      if (name === "met" || name.includes("target") || (value !== null && typeof value === "object")) continue;
+      const goal = targetOf(group, name, kpi);
+      const hasTarget = goal && goal.target !== null && goal.target !== undefined;
       rows.push(el("tr", { "data-kpi": group + "." + name },
         el("th", { scope: "row", text: (GROUPS[group] || labelOf(group)) + " · " + labelOf(name) }),
         el("td", { className: "num" }, figureLink(formatField(name, value), metricOf(group, name))),
-        el("td", { className: "num", text: target === undefined || target === null ? "" : formatField(name, target) }),
-        el("td", {}, target === undefined || target === null ? "" : status(kpi.met))));
+        el("td", { className: "num", text: hasTarget ? formatField(name, goal.target) : "" }),
+        el("td", {}, hasTarget ? status(goal.met) : "")));
     }
   }
   return rows;
@@ -156,47 +176,60 @@ function volumeTable(title, entries, metric, filter) {
   return el("table", { className: "grid compact" },
     el("caption", { text: title }),
     el("tbody", {}, ...entries.map(([key, value]) => el("tr", {},
-      el("th", { scope: "row", text: String(key) }),
-      el("td", { className: "num" }, figureLink(formatField(metric, value), "conversations", filter ? { [filter]: key } : null))))));
+      el("th", { scope: "row", text: filter ? String(key) : labelOf(key) }),  // a channel or language as stored
+      el("td", { className: "num" }, figureLink(formatField(String(key), value), metric, filter ? { [filter]: key } : null))))));
 }
 
-function renderVolume(volume) {
-  const box = $("volume");
-  const scalars = [];
+// Volume: totals, by channel and language (each a link narrowed to it), the sentiment mix, and the
+// conversations by hour of day as a bar chart.
+function renderVolume(volume, mine) {
+  const v = volume || {};
+  const list = el("dl", { className: "volume-figures" },
+    el("dt", { text: "Conversations" }), el("dd", {}, figureLink(number(v.conversations), "conversations")),
+    el("dt", { text: "Customer messages" }), el("dd", {}, figureLink(number(v.customer_messages), "customer_messages")));
   const tables = [];
-  for (const [name, value] of Object.entries(volume || {})) {
-    if (value !== null && typeof value === "object") {
-      const filter = { by_channel: "channel", channel: "channel", by_language: "language", language: "language" }[name];
-      tables.push(volumeTable(labelOf(name), Object.entries(value), name, filter));
-    } else scalars.push([labelOf(name), value, name]);
+  if (v.by_channel) tables.push(volumeTable("By channel", Object.entries(v.by_channel), "conversations", "channel"));
+  if (v.by_language) tables.push(volumeTable("By language", Object.entries(v.by_language), "conversations", "language"));
+  if (v.sentiment) tables.push(volumeTable("Customer messages by sentiment", Object.entries(v.sentiment), "negative_sentiment_share"));
+  const hours = el("figure", { className: "chart hours" }, el("div", { className: "chart-canvas" },
+    el("canvas", { id: "chart-hours", role: "img", "aria-label": "Conversations by hour of day" })));
+  $("volume").replaceChildren(list, el("div", { className: "volume-tables" }, ...tables), hours);
+  const byHour = Array.isArray(v.by_hour) ? v.by_hour : [];
+  if (mine === generation && byHour.length) {
+    drawLine(hours.querySelector("canvas"), { type: "bar", title: "Conversations by hour of day", xTitle: "Hour of day (" + timezone + ")",
+      yTitle: "Conversations", labels: byHour.map((_, h) => String(h).padStart(2, "0")),
+      series: [{ label: "Conversations started", data: byHour, color: "#0891b2" }] });
   }
-  const list = el("dl", { className: "volume-figures" });
-  for (const [label, value, name] of scalars) {
-    list.append(el("dt", { text: label }), el("dd", {}, figureLink(formatField(name, value), "conversations")));
-  }
-  box.replaceChildren(list, el("div", { className: "volume-tables" }, ...tables));
 }
+
+// Breakdown columns: where the figure is in a row, its heading, its format and the metric it drills into.
+const BREAKDOWN_COLUMNS = [
+  ["conversations", null, "Conversations", number, "conversations"],
+  ["first_response", "mean_business_s", "First response (mean, business h)", duration, "first_response_business_mean"],
+  ["first_response", "median_s", "First response (median)", duration, "first_response_median"],
+  ["resolution", "median_s", "Resolution (median)", duration, "resolution_median"],
+  ["fcr", "rate", "First-contact resolution", percent, "fcr_rate"],
+  ["bot", "resolution_rate", "Bot resolution", percent, "bot_resolution_rate"],
+  ["bot", "handoff_rate", "Handoff", percent, "handoff_rate"],
+  ["csat", "score_100", "Satisfaction /100", number, "csat_score"],
+  ["csat", "percent_satisfied", "Satisfied", percent, "csat_percent_satisfied"],
+];
 
 function renderBreakdown(by, data) {
   const box = $("breakdown-" + by);
-  const rows = (data && (data.rows || data.items)) || [];
+  const rows = (data && (data.items || data.rows)) || [];
   if (!rows.length) { box.replaceChildren(el("p", { className: "muted", text: "Nothing in this period." })); return; }
-  const keyName = ["key", by, by + "_id", "value", "name", "label"].find((k) => k in rows[0]);
-  const columns = Object.keys(rows[0]).filter((k) => k !== keyName && !["label", "name", "agent_id", "username"].includes(k));
-  const head = el("tr", {}, el("th", { text: labelOf(by) }), ...columns.map((c) => el("th", { text: labelOf(c) })));
+  const head = el("tr", {}, el("th", { text: labelOf(by) }), ...BREAKDOWN_COLUMNS.map(([, , title]) => el("th", { text: title })));
   const body = rows.map((row) => {
-    const key = row[keyName];
-    const segment = by === "agent" ? (row.agent_id ?? key) : key;
-    const name = row.label || row.username || row.name || (key === null || key === undefined ? "(none)" : String(key));
-    return el("tr", { "data-key": String(key) }, el("th", { scope: "row", text: String(name) }),
-      ...columns.map((c) => el("td", { className: "num" },
-        figureLink(formatField(c, row[c]), metricOfColumn(c), segment === null || segment === undefined ? null : { [SEGMENT_FILTER[by]]: segment }))));
+    const segment = { [SEGMENT_FILTER[by]]: row.key };
+    return el("tr", { "data-key": String(row.key) }, el("th", { scope: "row", text: String(row.label ?? row.key) }),
+      ...BREAKDOWN_COLUMNS.map(([group, field, , fmt, metric]) => {
+        const value = field ? (row[group] || {})[field] : row[group];
+        return el("td", { className: "num", "data-column": metric }, figureLink(fmt(value), metric, segment));
+      }));
   });
   box.replaceChildren(el("table", { className: "grid compact" }, el("thead", {}, head), el("tbody", {}, ...body)));
 }
-
-// A breakdown column is named after its metric (conversations, fcr_rate, first_response_mean, ...).
-const metricOfColumn = (column) => column;
 
 async function drawChart(spec, interval, kpis, mine) {
   const box = $("chart-box-" + spec.id);
@@ -239,7 +272,7 @@ async function load(interval) {
   clearErrors();
   $("reports-status").textContent = "Loading…";
   $("kpi-standards").setAttribute("aria-busy", "true");
-  $("reports-csv").setAttribute("href", csvHref(current));
+  $("reports-csv").setAttribute("href", csvHref(current, "conversations"));
   let summary;
   try { summary = await api("GET", withQuery("/api/v1/reports/summary", current)); } catch (err) {
     if (mine === generation) { showError(err); $("kpi-standards").setAttribute("aria-busy", "false"); }
@@ -250,8 +283,9 @@ async function load(interval) {
   $("kpi-standards").replaceChildren(...STANDARDS.map((spec) => standardCard(spec, kpis)));
   $("kpi-standards").setAttribute("aria-busy", "false");
   $("kpi-more").querySelector("tbody").replaceChildren(...moreRows(kpis));
-  renderVolume(summary.volume);
   const period = summary.period || {};
+  timezone = period.timezone || "";
+  renderVolume(summary.volume, mine);
   const span = period.from && period.to ? new Date(period.from).toLocaleString() + " – " + new Date(period.to).toLocaleString() : "";
   $("reports-status").textContent = "Period " + span + (period.timezone ? " (" + period.timezone + ")" : "") + ".";
   await Promise.all([

@@ -14,15 +14,15 @@ export function tickLabel(t, interval) {
 }
 
 /**
- * Draw a line chart on `canvas`: `spec` = {title, xTitle, yTitle, labels, series: [{label, data, color,
- * dashed}], yMin, yMax}. Every chart has its title, both axis titles and a legend. No animation: the
+ * Draw a line (or, with `type: "bar"`, a bar) chart on `canvas`: `spec` = {type, title, xTitle, yTitle,
+ * labels, series: [{label, data, color, dashed}], yMin, yMax}. Every chart has its title, both axis titles and a legend. No animation: the
  * figures are there at once (and a screenshot shows them).
  */
 export function drawLine(canvas, spec) {
   const old = drawn.get(canvas.id);
   if (old) old.destroy();
   const chart = new Chart(canvas, {
-    type: "line",
+    type: spec.type || "line",
     data: {
       labels: spec.labels,
       datasets: spec.series.map((s) => ({

@@ -53,7 +53,6 @@ async function load() {
   try {
     const page = await api("GET", "/api/v1/reports/drilldown?" + params);
     const items = itemsOf(page);
-    unit = (page && (page.unit || (page.metric && page.metric.unit))) || "";
     hide($("drill-error"));
     const columns = columnsOf(items);
     $("drill-table").querySelector("thead tr").replaceChildren(...columns.map((c) => el("th", { text: c === "id" ? "Record" : labelOf(c) })));
@@ -79,10 +78,19 @@ function go(to) {
 }
 
 $("drill-title").textContent = "Behind the figure: " + (metric ? labelOf(metric) : "(no metric)");
+// The metric's label and unit (seconds, ratio, count, score) from the API's list, for the title and values.
+async function describe() {
+  try {
+    const found = itemsOf(await api("GET", "/api/v1/reports/metrics")).find((m) => m.name === metric);
+    if (!found) return;
+    $("drill-title").textContent = "Behind the figure: " + found.label;
+    unit = found.unit;
+  } catch { /* the metric's name stays as the title; values are formatted by their names */ }
+}
 $("drill-filters").textContent = [...filters.entries()].map(([k, v]) => labelOf(k) + " " + v).join(" · ") || "Default period (the last 30 days), every segment.";
 $("drill-back").setAttribute("href", withQuery("/admin/reports", filters));
 $("drill-csv").setAttribute("href", csvHref(filters, metric));
 $("drill-prev").addEventListener("click", () => go(Math.max(0, offset() - LIMIT)));
 $("drill-next").addEventListener("click", () => go(offset() + LIMIT));
 window.addEventListener("popstate", load);
-load();
+describe().then(load);

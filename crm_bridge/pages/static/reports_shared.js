@@ -61,7 +61,7 @@ export function number(value) {
 export function formatField(name, value) {
   if (typeof value !== "number" && !missing(value)) return String(value);
   if (name.endsWith("_s")) return duration(value);
-  if (/(rate|_met|^met_|share|percent|^fcr$|availability|containment)/.test(name)) return percent(value);
+  if (/(rate|_met|^met_|share|percent|^fcr$|availability|containment|coverage)/.test(name)) return percent(value);
   return number(value);
 }
 
