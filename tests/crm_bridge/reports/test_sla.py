@@ -8,6 +8,7 @@ import uuid
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
+from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
 from crm_bridge.contacts.models import Contact, Tier
@@ -157,3 +158,17 @@ def test_empty_period(session: Session) -> None:
         v == {"tickets": 0, "first_response": 0, "resolution": 0}
         for v in out["breaches_by_priority"].values()
     )
+
+
+def test_through_the_report_routes(admin_client: tuple[TestClient, int], session: Session) -> None:
+    api, _ = admin_client
+    flt, t, tag, _ = _history(session)
+    query = {"from": flt.start.isoformat(), "to": flt.end.isoformat(), "tag": tag}
+    summary = api.get("/api/v1/reports/summary", params=query)
+    assert summary.status_code == 200, summary.text
+    assert summary.json()["kpis"]["sla"]["first_response_met"] == 1.0  # T1 and T7 (the tagged contacts)
+    page = api.get("/api/v1/reports/drilldown", params={**query, "metric": "sla_first_response_met"}).json()
+    assert page["total"] == 2
+    assert [i["id"] for i in page["items"]] == [format_number(t["T7"].id), format_number(t["T1"].id)]
+    points = api.get("/api/v1/reports/timeseries", params={**query, "metric": "sla_resolution_met"}).json()
+    assert 1.0 in [p["value"] for p in points["points"]]
