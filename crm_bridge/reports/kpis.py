@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import and_, case, func, select
+from sqlalchemy import and_, case, func, select, tuple_
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -82,8 +82,8 @@ def compute(session: Session, flt: ReportFilter, targets: ServiceTargets) -> dic
     reopened = int(t[8] or 0)
     fcr_rate = _ratio(int(t[9] or 0), resolved)
     bot_rate = _ratio(int(t[10] or 0), total)
-    reasons = _grouped(session, F.handoff_reason, [*conds, F.handoff_at.is_not(None)])
-    hours = _grouped(session, metrics.hour_of_day(session, F.started_at), conds)
+    groups = _groups(session, conds)
+    reasons, hours = groups["reason"], groups["hour"]
     labelled = int(t[16]) + int(t[17]) + int(t[18])
     return {
         "first_response": {
@@ -138,10 +138,8 @@ def compute(session: Session, flt: ReportFilter, targets: ServiceTargets) -> dic
         "volume": {
             "conversations": total,
             "customer_messages": int(t[15]),
-            "by_channel": dict(sorted(_grouped(session, F.channel, conds).items())),
-            "by_language": {
-                str(k): v for k, v in sorted(_grouped(session, F.language, conds).items(), key=str)
-            },
+            "by_channel": dict(sorted(groups["channel"].items())),
+            "by_language": {str(k): v for k, v in sorted(groups["language"].items(), key=str)},
             "by_hour": [hours.get(h, 0) for h in range(24)],
             "sentiment": {
                 "positive": int(t[16]),
@@ -156,8 +154,33 @@ def compute(session: Session, flt: ReportFilter, targets: ServiceTargets) -> dic
 def _percentiles(session: Session, conds: list[ColumnElement[bool]], total: int) -> list[float | None]:
     if total == 0:
         return [None] * 7
-    fr = percentiles(session, F.first_response_s, conds)
-    fb = percentiles(session, F.first_response_bh_s, conds)
-    (res1,) = percentiles(session, F.first_resolution_s, conds, (0.5,))
-    res = percentiles(session, F.full_resolution_s, conds)
-    return [*fr, *fb, res1, *res]
+    wanted = [
+        (F.first_response_s, 0.5), (F.first_response_s, 0.9), (F.first_response_bh_s, 0.5),
+        (F.first_response_bh_s, 0.9), (F.first_resolution_s, 0.5), (F.full_resolution_s, 0.5),
+        (F.full_resolution_s, 0.9),
+    ]  # fmt: skip
+    if session.get_bind().dialect.name == "postgresql":  # one scan for all seven
+        row = session.execute(
+            select(*[func.percentile_cont(p).within_group(c) for c, p in wanted]).where(*conds)
+        ).one()
+        return [float(v) if v is not None else None for v in row]
+    return [percentiles(session, c, conds, (p,))[0] for c, p in wanted]
+
+
+def _groups(session: Session, conds: list[ColumnElement[bool]]) -> dict[str, dict[Any, int]]:
+    """Counts by channel, language, handoff reason and local hour; one scan on PostgreSQL (grouping sets)."""
+    hour = metrics.hour_of_day(session, F.started_at)
+    keys = {"channel": F.channel, "language": F.language, "reason": F.handoff_reason, "hour": hour}
+    out: dict[str, dict[Any, int]] = {name: {} for name in keys}
+    if session.get_bind().dialect.name == "postgresql":
+        sets = func.grouping_sets(*[tuple_(k) for k in keys.values()])
+        flags = [func.grouping(k) for k in keys.values()]
+        stmt = select(*keys.values(), *flags, func.count()).where(*conds).group_by(sets)
+        for row in session.execute(stmt):
+            which = next(i for i in range(4) if row[4 + i] == 0)
+            out[list(keys)[which]][row[which]] = int(row[-1])
+    else:
+        for name, key in keys.items():
+            out[name] = _grouped(session, key, conds)
+    out["reason"].pop(None, None)
+    return out
