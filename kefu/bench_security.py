@@ -19,13 +19,23 @@ from kefu.benchlib import latency_summary, machine, now_iso, write_doc_section
 
 # The last commit before any issue-22 work (issue 21's job queue came after it too); the last commit before
 # REST chat moved to the queue (most of the sign-in work in, no audit log yet); HEAD.
-VERSIONS = [("baseline", "6a9a057"), ("pre-queue", "269d810"), ("current", "HEAD")]
-EXPECTED_SOURCES = {"baseline": "older", "pre-queue": "security", "current": "security"}
+# (name, commit, what it holds); the ones between the first and the last attribute the difference.
+VERSIONS = [
+    ("baseline", "6a9a057", "before all of issue 22 and before issue 21's job queue"),
+    ("pre-queue", "269d810", "sign-in throttle, hash slots, TOTP check, sessions, CSRF, body limits, log "
+     "redaction, signed ids; REST chat still answered inside the request"),
+    ("queue", "9983e47", "the same plus REST chat through the job queue (issue 21); no audit log, customer "
+     "rate limit, erasure or secrets at rest yet"),
+    ("current", "HEAD", "everything"),
+]  # fmt: skip
+MIDDLE = [name for name, _, _ in VERSIONS[1:-1]]
+EXPECTED_SOURCES = {name: "older" if name == "baseline" else "security" for name, _, _ in VERSIONS}
 ACCOUNTS = [f"bench-admin-{i}" for i in range(4)]
 LOGIN_CLIENTS = {1: 12, 4: 6}  # clients at once: sign-ins each
 WRONG = (4, 4)  # wrong-password attempts: clients, attempts each
 CHAT = {1: 10, 8: 24}  # customers at once: customers in all
 TURNS = 4  # per customer: one new conversation, three follow-ups
+BLOCKS = [("login", "1"), ("login", "4"), ("login", "wrong4"), ("chat", "1"), ("chat", "8")]
 
 # (key, label, higher is better, where in one round's result)
 MEASURES: list[tuple[str, str, bool, tuple[str, ...]]] = [
@@ -77,6 +87,11 @@ def relative_spread(values: list[float]) -> float:
     return (max(values) - min(values)) / median(values)
 
 
+def paired_ratios(base: list[float], current: list[float]) -> list[float]:
+    """current/baseline within each round (the two were measured moments apart), round by round."""
+    return [round(c / b, 3) if b else float("inf") for b, c in zip(base, current, strict=True)]
+
+
 def compare(base: list[float], current: list[float], higher_is_better: bool) -> dict[str, Any]:
     """Medians, current/baseline, the larger round spread of the two as noise, and a verdict: 'within
     noise' when |ratio - 1| is at most the noise, else 'better' or 'worse'."""
@@ -96,29 +111,46 @@ def compare(base: list[float], current: list[float], higher_is_better: bool) -> 
     }
 
 
-def _round(version: Version, number: int, turn_mark: list[int]) -> dict[str, Any]:
-    tag = f"{version.name}-r{number}"
-    print(f">> security: round {number}, {version.name}", flush=True)
-    login = {
-        str(c): load.logins(version.url, ACCOUNTS, PASSWORD, clients=c, per_client=n)
-        for c, n in LOGIN_CLIENTS.items()
-    }
-    login["wrong4"] = load.logins(
-        version.url, ACCOUNTS, PASSWORD, clients=WRONG[0], per_client=WRONG[1], wrong_tag=tag
-    )
-    chat: dict[str, Any] = {}
-    for concurrency, customers in CHAT.items():
-        chat[str(concurrency)] = load.chat(
-            version.url,
-            concurrency=concurrency,
-            customers=customers,
-            turns=TURNS,
-            prefix=f"{tag}-c{concurrency}",
+def measure(version: Version, kind: str, key: str, tag: str, turn_mark: list[int]) -> dict[str, Any]:
+    """One block of one round: sign-ins ("login", "1" / "4" / "wrong4") or chat ("chat", "1" / "8")."""
+    if kind == "login" and key == "wrong4":
+        return load.logins(
+            version.url, ACCOUNTS, PASSWORD, clients=WRONG[0], per_client=WRONG[1], wrong_tag=tag
         )
-        worker_ms, turn_mark[0] = version.turn_times_ms(turn_mark[0])
-        if worker_ms:  # the queued version: stored-to-finished time of the same turns, inside the server
-            chat[str(concurrency)]["turn_stored_to_finished_ms"] = latency_summary(worker_ms)
-    return {"version": version.name, "round": number, "login": login, "chat": chat}
+    if kind == "login":
+        clients = int(key)
+        return load.logins(
+            version.url, ACCOUNTS, PASSWORD, clients=clients, per_client=LOGIN_CLIENTS[clients]
+        )
+    concurrency = int(key)
+    result = load.chat(
+        version.url, concurrency=concurrency, customers=CHAT[concurrency], turns=TURNS, prefix=f"{tag}-c{key}"
+    )
+    worker_ms, turn_mark[0] = version.turn_times_ms(turn_mark[0])
+    if worker_ms:  # the queued version: stored-to-finished time of the same turns, inside the server
+        result["turn_stored_to_finished_ms"] = latency_summary(worker_ms)
+    return result
+
+
+def _round(versions: list[Version], number: int, marks: dict[str, list[int]]) -> list[dict[str, Any]]:
+    """Each block for every version back to back (the versions' order turning each round), so the
+    machine's load at that moment reaches all of them; the versions not measured are paused."""
+    order = versions[(number - 1) % len(versions) :] + versions[: (number - 1) % len(versions)]
+    rows: dict[str, dict[str, Any]] = {
+        v.name: {"version": v.name, "round": number, "login": {}, "chat": {}} for v in versions
+    }
+    for kind, key in BLOCKS:
+        for version in order:
+            others = [v for v in versions if v is not version]
+            for other in others:
+                other.pause()
+            try:
+                tag = f"{version.name}-r{number}"
+                rows[version.name][kind][key] = measure(version, kind, key, tag, marks[version.name])
+            finally:
+                for other in others:
+                    other.resume()
+    return list(rows.values())
 
 
 def _warm_up(version: Version) -> None:
@@ -126,9 +158,9 @@ def _warm_up(version: Version) -> None:
     load.chat(version.url, concurrency=2, customers=4, turns=2, prefix=f"{version.name}-warm")
 
 
-def run(out: Path, rounds: int = 4) -> dict[str, Any]:
+def run(out: Path, rounds: int = 5) -> dict[str, Any]:
     """Every version of VERSIONS, `rounds` interleaved rounds each; results and the docs table."""
-    trees = {name: Worktree(commit) for name, commit in VERSIONS}
+    trees = {name: Worktree(commit) for name, commit, _ in VERSIONS}
     versions: list[Version] = []
     try:
         for name, tree in trees.items():
@@ -148,15 +180,8 @@ def run(out: Path, rounds: int = 4) -> dict[str, Any]:
             marks[version.name] = [version.turn_times_ms(0)[1]]  # warm-up turns left out
         results = []
         for number in range(1, rounds + 1):
-            for version in versions:
-                others = [v for v in versions if v is not version]
-                for other in others:
-                    other.pause()
-                try:
-                    results.append(_round(version, number, marks[version.name]))
-                finally:
-                    for other in others:
-                        other.resume()
+            print(f">> security: round {number} of {rounds}", flush=True)
+            results += _round(versions, number, marks)
     finally:
         for version in versions:
             version.stop()
@@ -169,18 +194,19 @@ def run(out: Path, rounds: int = 4) -> dict[str, Any]:
 
 
 def _report(results: list[dict[str, Any]], rounds: int, shas: dict[str, str]) -> dict[str, Any]:
-    by = {name: [r for r in results if r["version"] == name] for name, _ in VERSIONS}
+    by = {name: [r for r in results if r["version"] == name] for name, _, _ in VERSIONS}
     rows: dict[str, Any] = {}
     for key, label, higher, path in MEASURES:
         values = {name: [pick(r, path) for r in rs] for name, rs in by.items()}
-        middle = compare(values["baseline"], values["pre-queue"], higher)
+        middle = {name: compare(values["baseline"], values[name], higher) for name in MIDDLE}
         rows[key] = {
             "label": label,
             **values,
             **compare(values["baseline"], values["current"], higher),
-            "pre_queue_median": middle["current_median"],
-            "pre_queue_ratio": middle["ratio"],
-            "pre_queue_verdict": middle["verdict"],
+            "middle": {
+                name: {k: m[k] for k in ("current_median", "ratio", "verdict")} for name, m in middle.items()
+            },
+            "paired_ratios": paired_ratios(values["baseline"], values["current"]),
         }
     errors = {
         name: sum(x["errors"] for r in rs for x in [*r["login"].values(), *r["chat"].values()])
@@ -224,17 +250,20 @@ def _doc_lines(
     stamp: str,
     shas: dict[str, str],
 ) -> list[str]:
+    middle_heads = "".join(f"| {name} median (/baseline) " for name in MIDDLE)
     lines = [
-        "| measure | baseline rounds | current rounds | baseline median | pre-queue median (ratio) "
-        "| current median | current/baseline | noise (round spread) | verdict |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+        f"| measure | baseline rounds | current rounds | baseline median {middle_heads}"
+        "| current median | current/baseline | noise (round spread) | verdict | paired ratios (min–max) |",
+        "| --- " * (9 + len(MIDDLE)) + "|",
     ]
     for row in rows.values():
         verdict = row["verdict"] if row["verdict"] != "worse" else "**worse**"
         lines.append(
             f"| {row['label']} | {_cell(row['baseline'])} | {_cell(row['current'])} "
-            f"| {row['baseline_median']} | {row['pre_queue_median']} ({row['pre_queue_ratio']}) "
-            f"| {row['current_median']} | {row['ratio']} | ±{row['noise']:.0%} | {verdict} |"
+            f"| {row['baseline_median']} "
+            + "".join(f"| {m['current_median']} ({m['ratio']}) " for m in row["middle"].values())
+            + f"| {row['current_median']} | {row['ratio']} | ±{row['noise']:.0%} | {verdict} "
+            f"| {min(row['paired_ratios']):g}–{max(row['paired_ratios']):g} |"
         )
     lines.append("")
     for c, q in queue.items():
@@ -243,26 +272,28 @@ def _doc_lines(
             f"stored to finished (queue wait and the worker) p50 {q['stored_to_finished_p50']} ms."
         )
     failed = ", ".join(f"{name} {n}" for name, n in errors.items())
+    worse = [row["label"] for row in rows.values() if row["verdict"] == "worse"]
     lines += [
+        f"- beyond the noise, current worse than baseline: {'; '.join(worse) if worse else 'nothing'}.",
         f"- failed requests: {failed}.",
         "",
-        f"{stamp}, {machine()['cpus']} cores shared with other work. Three versions, each a git worktree: "
-        f"baseline {shas['baseline']} (before all of issue 22 and before issue 21's job queue), pre-queue "
-        f"{shas['pre-queue']} (sign-in throttle, hash slots, TOTP check, sessions, CSRF, body limits, log "
-        "redaction and signed ids in, REST chat still answered in the request; no audit log or customer "
-        f"rate limit yet) and current {shas['current']} (HEAD: everything, chat through the job queue). "
+        f"{stamp}, {machine()['cpus']} cores shared with other work. {len(VERSIONS)} versions, each a git "
+        "worktree: " + "; ".join(f"{name} {shas[name]} ({what})" for name, _, what in VERSIONS) + ". "
         "Each is a uvicorn crm_bridge on loopback started with the command line its own kefu.stack builds, "
         "over a fresh SQLite database migrated by its own code, with four admin accounts created by its own "
         "`kefu users create`, and a fake Rasa that echoes at once (tests/fakes/rasa_server.py), so Rasa's "
-        f"time is left out. {rounds} rounds per version, interleaved (baseline, pre-queue, current, "
-        "baseline, ...); the idle versions are paused with SIGSTOP. Sign-ins: POST /api/v1/auth/token (form "
+        f"time is left out. {rounds} rounds; within a round each block (sign-ins at 1 and 4 clients, wrong "
+        "passwords, chat at 1 and 8 customers) runs for every version back to back, their order turning "
+        "each round, and the versions not being measured are paused with SIGSTOP. "
+        "Sign-ins: POST /api/v1/auth/token (form "
         "fields, as all versions take it) with the right password, taken in turn over the four accounts "
         "(successful sign-ins never lock; spreading them keeps the lockout rules out of the picture); wrong "
         "passwords use a new name and a new X-Forwarded-For address per attempt, so every attempt is hashed "
         "and recorded and none is locked (401, never 429). Chat: POST /api/v1/chat, "
         f"{TURNS} turns per customer (the first opens a conversation). Noise is the larger (max - min) / "
         'median over the rounds of baseline and current; "within noise" means |current/baseline - 1| is at '
-        "most that. The chat difference includes issue 21's move to the job queue, not only the security "
-        "work: the pre-queue column separates the two (`var/bench/security.json`).",
+        "most that; the paired ratios are current/baseline within each round (measured seconds apart). "
+        "The chat difference includes issue 21's move to the job queue, not only the security "
+        "work: the middle versions' columns attribute it (`var/bench/security.json`).",
     ]
     return lines

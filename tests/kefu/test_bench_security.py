@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from kefu.bench_security import MEASURES, compare, pick, relative_spread
+from kefu.bench_security import MEASURES, compare, paired_ratios, pick, relative_spread
 from kefu.bench_security_load import summary
 
 
@@ -52,3 +52,7 @@ def test_every_measure_points_into_a_round_result() -> None:
     assert values["chat8_follow_p95"] == 6.0
     assert values["login4_rate"] == 5.0
     assert len(values) == len(MEASURES)  # keys unique
+
+
+def test_paired_ratios_are_taken_round_by_round() -> None:
+    assert paired_ratios([10.0, 20.0], [15.0, 20.0]) == [1.5, 1.0]
