@@ -28,11 +28,14 @@ from crm_bridge.jobs.views import router as jobs_router
 from crm_bridge.kb.views import router as kb_router
 from crm_bridge.openapi import install_openapi
 from crm_bridge.outbox.worker import start_zoho_worker
+from crm_bridge.pages.reports import router as report_pages_router
 from crm_bridge.pages.views import STATIC_DIR
 from crm_bridge.pages.views import router as pages_router
 from crm_bridge.rasa_client import RasaClient
 from crm_bridge.ratelimit import SlidingWindow
 from crm_bridge.realtime import bus as realtime
+from crm_bridge.reports.views import router as reports_router
+from crm_bridge.reports.voice_views import router as voice_reports_router
 from crm_bridge.request_id import RequestIdMiddleware
 from crm_bridge.security_headers import SecurityHeadersMiddleware
 from crm_bridge.sentiment.views import router as sentiment_router
@@ -145,6 +148,9 @@ def create_app() -> FastAPI:
     app.include_router(channels_admin_router)
     app.include_router(jobs_router)
     app.include_router(pages_router)
+    app.include_router(report_pages_router)
+    app.include_router(reports_router)
+    app.include_router(voice_reports_router)
     app.mount("/admin/static", StaticFiles(directory=STATIC_DIR), name="admin-static")
     install_openapi(app)
     return app

@@ -6,9 +6,13 @@ from crm_bridge.channels import models as channels_models
 from crm_bridge.contacts import models as contacts_models
 from crm_bridge.conversations import models as conversations_models
 from crm_bridge.escalation import models as escalation_models
+from crm_bridge.feedback import loop_models as feedback_loop_models
 from crm_bridge.feedback import models as feedback_models
 from crm_bridge.jobs import models as jobs_models
+from crm_bridge.kb import models as kb_decision_models
 from crm_bridge.outbox import models as outbox_models
+from crm_bridge.reports import models as reports_models
+from crm_bridge.reports import models_probe as reports_probe_models
 from crm_bridge.tickets import models as tickets_models
 from crm_bridge.turns import models as turns_models
 from crm_bridge.users import models as users_models
@@ -24,10 +28,14 @@ __all__ = [
     "contacts_models",
     "conversations_models",
     "escalation_models",
+    "feedback_loop_models",
     "feedback_models",
     "jobs_models",
+    "kb_decision_models",
     "kb_models",
     "outbox_models",
+    "reports_models",
+    "reports_probe_models",
     "tickets_models",
     "turns_models",
     "users_models",

@@ -11,11 +11,12 @@ from crm_bridge.channels import registry as _channels  # registers channels.deli
 from crm_bridge.jobs import queue
 from crm_bridge.jobs import service as _dead_jobs  # registers the dead-job hook
 from crm_bridge.realtime import bus as realtime
+from crm_bridge.reports import probe as _probe  # registers reports.probe and reports.probe_purge
 from crm_bridge.turns import tasks as _turn_tasks  # registers turns.process and turns.sweep
 from kefu_core.settings import Settings, get_settings
 from sentiment.runtime import warm_sentiment
 
-__all__ = ["_channels", "_dead_jobs", "_turn_tasks", "audit_purge", "start_in_app", "start_workers"]
+__all__ = ["_channels", "_dead_jobs", "_probe", "_turn_tasks", "audit_purge", "start_in_app", "start_workers"]
 
 # Hourly: audit-log entries older than KEFU_AUDIT_RETENTION_DAYS go (registered here: the audit log
 # imports nothing of the queue).

@@ -181,6 +181,7 @@ def build_parser() -> argparse.ArgumentParser:
     from kefu.jobs_cli import add_jobs_commands
     from kefu.kb_cli import add_kb_commands
     from kefu.outbox_cli import add_outbox_commands
+    from kefu.reports_cli import add_reports_commands
     from kefu.secrets_cli import add_secrets_commands
     from kefu.sentiment_cli import add_sentiment_commands
 
@@ -190,6 +191,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_kb_commands(sub)
     add_sentiment_commands(sub)
     add_secrets_commands(sub)
+    add_reports_commands(sub)
     return parser
 
 

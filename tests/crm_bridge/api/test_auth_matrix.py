@@ -70,6 +70,14 @@ AGENT: set[Op] = {
     ("GET", "/api/v1/tickets/{number}"),
     ("PATCH", "/api/v1/tickets/{number}"),
     ("POST", "/api/v1/tickets/{number}/events"),
+    # Reports: an agent sees only their own figures (agent_id forced; tests/crm_bridge/reports/test_api.py).
+    ("GET", "/api/v1/reports/summary"),
+    ("GET", "/api/v1/reports/metrics"),
+    ("GET", "/api/v1/reports/timeseries"),
+    ("GET", "/api/v1/reports/drilldown"),
+    ("GET", "/api/v1/reports/breakdown"),
+    ("GET", "/api/v1/reports/export.csv"),
+    ("GET", "/api/v1/reports/at-risk"),  # customers agents see anyway: agent_id is not forced here
 }
 ADMIN: set[Op] = {
     ("POST", "/api/v1/agent/canned-replies"),
@@ -96,6 +104,8 @@ ADMIN: set[Op] = {
     ("GET", "/api/v1/kb/unanswered"),
     ("POST", "/api/v1/kb/unanswered/{item_id}/add-variant"),
     ("POST", "/api/v1/kb/unanswered/{item_id}/new-entry"),
+    ("GET", "/api/v1/reports/voice"),  # customers' own words across every contact
+    ("GET", "/api/v1/reports/topics"),
     ("GET", "/api/v1/users"),
     ("POST", "/api/v1/users"),
     ("GET", "/api/v1/users/{user_id}"),
