@@ -67,7 +67,11 @@ class Message(Base):
 
     __tablename__ = "messages"
     # A widget resend with the same client_id must not be stored twice.
-    __table_args__ = (UniqueConstraint("conversation_id", "client_id"),)
+    # The sentiment index serves the voice-of-the-customer and at-risk reports (a period's negative messages).
+    __table_args__ = (
+        UniqueConstraint("conversation_id", "client_id"),
+        Index("ix_messages_sentiment_created", "sentiment_label", "created_at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     conversation_id: Mapped[str] = mapped_column(
