@@ -28,6 +28,8 @@ def _run(args: argparse.Namespace) -> int:
     )
     if prepared.faqs_added:
         print(f"   seeded {prepared.faqs_added} demo FAQ entries", flush=True)
+    if prepared.facts_rebuilt:
+        print(f"   built the report rollup of {prepared.facts_rebuilt} existing conversations", flush=True)
     model = ensure_model()
     stack = Stack(model=model, ports=Ports(args.rasa_port, args.actions_port, args.api_port), var=var_dir())
     print(">> starting Rasa, the action server and crm_bridge (Rasa needs about 30 s)", flush=True)

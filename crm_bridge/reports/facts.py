@@ -287,3 +287,12 @@ def rebuild(session: Session) -> int:
     rows = compute(session, None)
     _write(session, rows, None)
     return len(rows)
+
+
+def rebuild_if_missing(session: Session) -> int | None:
+    """Build the rollup when it is empty but conversations exist (a database upgraded to 0017); else None."""
+    if session.scalar(select(ConversationFacts.conversation_id).limit(1)) is not None:
+        return None
+    if session.scalar(select(Conversation.id).limit(1)) is None:
+        return None
+    return rebuild(session)

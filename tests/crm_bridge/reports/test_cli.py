@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from crm_bridge.reports.models import ConversationFacts
+from kefu.bootstrap import prepare_database
 from kefu.cli import main
+from kefu_core.db import make_engine
 from tests.crm_bridge.reports.history import ENV, FROM, TO, build
 from tests.helpers import kefu_env
 
@@ -46,3 +49,24 @@ def test_rebuild_restores_lost_facts(
     session.expire_all()
     row = session.scalars(select(ConversationFacts).where(ConversationFacts.conversation_id == c6)).one()
     assert (row.first_response_s, row.full_resolution_s, row.agent_replies) == (60.0, 1200.0, 1)
+
+
+def test_an_upgraded_database_gets_its_rollup_at_start(tmp_path: Path) -> None:
+    """A database that had conversations before migration 0017 has an empty rollup: `kefu run` (and
+    `kefu db upgrade`) build it once, then leave it alone."""
+    url = f"sqlite:///{tmp_path / 'upgraded.db'}"
+    with kefu_env(DATABASE_URL=url, **ENV):
+        assert prepare_database(url, seed=False).facts_rebuilt is None  # nothing to build
+        history = build(url)
+        engine = make_engine(url)
+        try:
+            with Session(engine) as session:
+                total = session.scalar(select(func.count()).select_from(ConversationFacts))
+                session.execute(delete(ConversationFacts))  # as before 0017 existed
+                session.commit()
+            assert prepare_database(url, seed=False).facts_rebuilt == total == len(history.conversations)
+            assert prepare_database(url, seed=False).facts_rebuilt is None  # already there
+            with Session(engine) as session:
+                assert session.scalar(select(func.count()).select_from(ConversationFacts)) == total
+        finally:
+            engine.dispose()
