@@ -1,11 +1,15 @@
-"""GET /healthz: every part the assistant needs, named when it fails."""
+"""Health endpoints: /livez (the process is up), /readyz (send it traffic), /healthz (every part the
+assistant needs, named when it fails)."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import Any, Literal
 
 import httpx
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict
@@ -13,8 +17,10 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from crm_bridge.db import DbSession
+from crm_bridge.migrate import alembic_config
 from crm_bridge.outbox import service as outbox
 from crm_bridge.rasa_client import RasaClient
+from kefu_core.db import get_sessionmaker
 from kefu_core.settings import get_settings
 from knowledge_base import service as kb
 
@@ -82,8 +88,46 @@ def check_parts(
 
 @router.get("/livez")
 def livez() -> dict[str, str]:
-    """The process is up and serving (readiness for supervisors; /healthz checks every part)."""
+    """The process is up and serving (liveness: restart it when this fails; /readyz says whether to
+    send it traffic, /healthz checks every part)."""
     return {"status": "ok"}
+
+
+@functools.cache
+def _migration_heads() -> frozenset[str]:
+    """The head revision(s) of the migrations this code ships (read once per process)."""
+    return frozenset(ScriptDirectory.from_config(alembic_config("sqlite://")).get_heads())
+
+
+class Readiness(BaseModel):
+    """Whether this worker should get traffic, and why not."""
+
+    status: Literal["ready", "starting", "draining", "unavailable"]
+    failing: list[str]
+
+
+@router.get(
+    "/readyz",
+    response_model=Readiness,
+    responses={503: {"model": Readiness, "description": "starting, draining, or a required part is down"}},
+)
+def readyz(request: Request) -> JSONResponse:
+    """200 when this worker should get traffic: started, not draining after SIGTERM, the database
+    reachable and its migrations at this code's head. Rasa is not required (turns queue until it is back)."""
+    drain = getattr(request.app.state, "drain", None)
+    state = drain.state if drain is not None else "ready"
+    if state != "ready":
+        return JSONResponse({"status": state, "failing": []}, status_code=503)
+    failing: list[str] = []
+    try:
+        with get_sessionmaker()() as session:
+            current = set(MigrationContext.configure(session.connection()).get_current_heads())
+        if current != _migration_heads():
+            failing.append("migrations")
+    except Exception:  # the database is down or unreachable: not ready, never a 500
+        failing.append("database")
+    body = {"status": "unavailable" if failing else "ready", "failing": failing}
+    return JSONResponse(body, status_code=503 if failing else 200)
 
 
 @router.get(

@@ -13,8 +13,10 @@ COPY crm_bridge crm_bridge
 COPY knowledge_base knowledge_base
 COPY sentiment sentiment
 COPY actions actions
+COPY docker/api.sh docker/api.sh
 RUN pip install --no-cache-dir --no-deps -e . && useradd --create-home kefu && mkdir -p /app/var && chown kefu /app/var
 USER kefu
 ENV KEFU_VAR_DIR=/app/var
 EXPOSE 8000 5055
-CMD ["sh", "-c", "kefu seed && uvicorn crm_bridge.app:create_app --factory --host 0.0.0.0 --port 8000 --no-access-log --ws-max-size 65536 --proxy-headers --forwarded-allow-ips \"${KEFU_TRUSTED_PROXIES-127.0.0.1}\""]
+# The api; migrations run once before it (`kefu seed`: the compose `migrate` service, the Kubernetes Job).
+CMD ["/app/docker/api.sh"]

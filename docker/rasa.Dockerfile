@@ -28,6 +28,7 @@ RUN pip install --no-cache-dir --no-deps -r requirements/rasa.lock \
  && pip install --no-cache-dir --no-deps --ignore-requires-python rasa==3.6.21 rasa-sdk==3.6.2
 COPY config.yml config.yml
 COPY bot bot
+COPY docker/rasa-endpoints.yml endpoints.yml
 # The featurizer's encoder class (numpy, tokenizers and onnxruntime only).
 COPY knowledge_base/__init__.py knowledge_base/onnx_encoder.py knowledge_base/
 COPY --from=bundle /bundle /tmp/encoder-bundle
@@ -37,5 +38,5 @@ RUN KEFU_SENTENCE_ENCODER_DIR=/tmp/encoder-bundle \
  && useradd --create-home rasa && chown -R rasa /app
 USER rasa
 EXPOSE 5005
-CMD ["python", "-m", "bot.rasa_server", "run", "--enable-api", "--model", "models/kefu.tar.gz", "--endpoints", "bot/endpoints.yml", \
+CMD ["python", "-m", "bot.rasa_server", "run", "--enable-api", "--model", "models/kefu.tar.gz", "--endpoints", "endpoints.yml", \
      "--credentials", "bot/credentials.yml", "--port", "5005"]
