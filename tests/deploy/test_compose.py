@@ -25,7 +25,7 @@ SECRETS = {
     "ACTION_SERVER_TOKEN": "placeholder-actions",
 }
 REPLICATED = ("api", "workers", "rasa", "actions")
-SERVICES = SERVICES
+SERVICES = {"postgres", "redis", "migrate", "api", "workers", "actions", "rasa", "web"}
 AFTER_MIGRATION = {"condition": "service_completed_successfully"}
 IMAGE_FILES = ("docker/api.sh", "docker/nginx.conf", "docker/rasa-endpoints.yml", "docker/postgres-init.sql")
 
