@@ -1,8 +1,10 @@
-"""The Reports pages: the dashboard (/admin/reports) and the figures behind a number (its drill-down).
+"""The Reports pages: the dashboard (/admin/reports), the figures behind a number (its drill-down), the
+voice of the customer (/admin/reports/voice) and the contacts at risk (/admin/reports/at-risk).
 
-Both are HTML shells; static/reports.js and static/reports_drilldown.js read GET /api/v1/reports/*.
-Admins and agents may open them: the API narrows an agent's figures to their own, so the pages need
-not (they only hide the agent filter from an agent, since the API ignores it for them).
+All are HTML shells; static/reports*.js read GET /api/v1/reports/*. Admins and agents may open them: the
+API narrows an agent's figures to their own, so the pages need not (they only hide the agent filter from
+an agent where the API ignores it). Voice and topics quote customers' words and are admins' only: the
+voice page shows an agent a note instead (the API would answer 403).
 """
 
 from __future__ import annotations
@@ -37,5 +39,31 @@ def reports_drilldown(request: Request, principal: PageAgent) -> HTMLResponse:
         user=principal.username,
         role=principal.role.value if principal.role else "",
         page="reports-drilldown",
+        nav="reports",
+    )
+
+
+@router.get("/reports/voice", response_class=HTMLResponse)
+def reports_voice(request: Request, principal: PageAgent) -> HTMLResponse:
+    """Voice of the customer and what customers ask most (admins; an agent is told they are admins')."""
+    return render(
+        request,
+        "reports_voice.html",
+        user=principal.username,
+        role=principal.role.value if principal.role else "",
+        page="reports-voice",
+        nav="reports",
+    )
+
+
+@router.get("/reports/at-risk", response_class=HTMLResponse)
+def reports_at_risk(request: Request, principal: PageAgent) -> HTMLResponse:
+    """The contacts at risk of leaving, paged (agents and admins)."""
+    return render(
+        request,
+        "reports_at_risk.html",
+        user=principal.username,
+        role=principal.role.value if principal.role else "",
+        page="reports-at-risk",
         nav="reports",
     )

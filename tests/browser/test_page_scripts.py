@@ -12,7 +12,9 @@ from tests.browser.conftest import Tab
 
 PATHS = ["/admin/kb", "/admin/kb/new", "/admin/kb/try", "/admin/kb/import", "/admin/kb/unanswered",
          "/admin/agent", "/admin/agent/canned", "/admin/agent/load",
-         "/admin/channels", "/admin/jobs", "/admin/audit"]  # fmt: skip
+         "/admin/channels", "/admin/jobs", "/admin/audit",
+         "/admin/reports", "/admin/reports/drilldown?metric=conversations", "/admin/reports/voice",
+         "/admin/reports/at-risk"]  # fmt: skip
 # What only a page's script writes as soon as it runs (the other pages act on a click).
 WRITES = {
     "/admin/kb": ("#list-summary", re.compile(r"entries|No entries match")),
@@ -22,6 +24,10 @@ WRITES = {
     "/admin/channels": ("#channels-updated", re.compile(r" configured · updated ")),
     "/admin/jobs": ("#jobs-summary", re.compile(r"dead job|No dead jobs")),
     "/admin/audit": ("#audit-summary", re.compile(r"newest first|No entries match")),
+    "/admin/reports": ("#reports-status", re.compile(r"^Period ")),
+    "/admin/reports/drilldown?metric=conversations": ("#drill-summary", re.compile(r"^Records |^Nothing ")),
+    "/admin/reports/voice": ("#voice-status", re.compile(r"^Period ")),
+    "/admin/reports/at-risk": ("#risk-summary", re.compile(r" of \d+\.$|^No contact at risk")),
 }
 
 

@@ -5,11 +5,9 @@
 import { $, el, hide, show } from "./lib/dom.js";
 import { api } from "./lib/api.js";
 import { drawLine, tickLabel } from "./reports_charts.js";
-import {
-  FILTERS, csvHref, drillHref, duration, fieldOf, filtersFrom, formatField, labelOf, number, percent, withQuery,
-} from "./reports_shared.js";
+import { filterForm } from "./reports_filters.js";
+import { csvHref, drillHref, duration, formatField, labelOf, number, percent, withQuery } from "./reports_shared.js";
 
-const form = $("report-filters");
 const INTERVALS = ["day", "hour", "week"];
 
 // The seeds' four standards, shown first: where the value is in the summary, how it reads, which way
@@ -72,43 +70,15 @@ let current = new URLSearchParams(); // the filters of the report on screen
 let timezone = ""; // KEFU_TIMEZONE, as the summary reports it
 let generation = 0; // a slower answer to an older request must not overwrite a newer report
 
-function readUrl() {
-  const url = new URLSearchParams(window.location.search);
-  for (const name of [...FILTERS, "interval"]) {
-    const input = form.elements.namedItem(name);
-    if (input) input.value = url.get(name) || (name === "interval" ? "day" : "");
-  }
-  current = filtersFrom(url);
-  const interval = url.get("interval");
+const filters = filterForm(() => load(intervalOf()));
+
+function intervalOf() {
+  const interval = new URLSearchParams(window.location.search).get("interval");
   return INTERVALS.includes(interval) ? interval : "day";
 }
 
-function formParams() {
-  const params = new URLSearchParams();
-  for (const [name, value] of new FormData(form).entries()) {
-    const text = String(value).trim();
-    if (text && !(name === "interval" && text === "day")) params.set(name, text);
-  }
-  return params;
-}
-
-function clearErrors() {
-  for (const node of form.querySelectorAll(".field-error")) hide(node);
-  for (const node of form.querySelectorAll("[aria-invalid]")) node.removeAttribute("aria-invalid");
-  hide($("reports-error"));
-}
-
 function showError(err) {
-  const field = fieldOf(err);
-  const slot = field && $("error-" + field);
-  if (err.status === 422 && slot) {
-    show(slot, err.message);
-    const input = form.elements.namedItem(field);
-    if (input) input.setAttribute("aria-invalid", "true");
-    input?.focus();
-  } else {
-    show($("reports-error"), err.message);
-  }
+  if (!filters.fieldError(err)) show($("reports-error"), err.message);
   $("reports-status").textContent = "The report could not be loaded.";
 }
 
@@ -269,7 +239,8 @@ function chartBoxes() {
 async function load(interval) {
   const mine = ++generation;
   delete document.body.dataset.loaded;
-  clearErrors();
+  current = filters.current();
+  hide($("reports-error"));
   $("reports-status").textContent = "Loading…";
   $("kpi-standards").setAttribute("aria-busy", "true");
   $("reports-csv").setAttribute("href", csvHref(current, "conversations"));
@@ -301,13 +272,5 @@ async function load(interval) {
   if (mine === generation) document.body.dataset.loaded = String(mine); // the tests wait for this
 }
 
-form.addEventListener("submit", (event) => {
-  event.preventDefault();
-  const params = formParams();
-  const url = withQuery(window.location.pathname, params);
-  if (url !== window.location.pathname + window.location.search) window.history.pushState(null, "", url);
-  load(readUrl());
-});
-window.addEventListener("popstate", () => load(readUrl()));
 chartBoxes();
-load(readUrl());
+filters.start();
