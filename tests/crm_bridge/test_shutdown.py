@@ -16,15 +16,19 @@ from typing import Any
 import httpx
 import pytest
 import websockets
-from sqlalchemy import select
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from sqlalchemy import create_engine, select, text
 from sqlalchemy.orm import Session
 
 from crm_bridge.conversations.models import Message, MessageRole
+from crm_bridge.health import router
+from crm_bridge.shutdown import Drain
 from kefu.bootstrap import prepare_database
-from kefu.stack import Service, start_worker
+from kefu.stack import Service, free_port, start_worker
 from kefu_core.db import make_engine
 from tests.fakes.rasa_server import FakeRasa
-from tests.helpers import run_async
+from tests.helpers import kefu_env, run_async
 
 pytestmark = [pytest.mark.timeout(240), pytest.mark.slow]
 
@@ -173,3 +177,30 @@ async def _stop_mid_turn(base: str, service: Service, rasa: FakeRasa) -> float:
         os.kill(service.proc.pid, signal.SIGTERM)
         await asyncio.to_thread(service.proc.wait, 30)
         return time.monotonic() - started
+
+
+def test_readyz_names_what_keeps_it_unready(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'kefu.db'}"
+    prepare_database(url, seed=False, demo_users=False)
+    app = FastAPI()
+    app.include_router(router)
+    app.state.drain = Drain(20)
+
+    def ready() -> tuple[int, dict[str, Any]]:
+        response = TestClient(app).get("/readyz")
+        return response.status_code, response.json()
+
+    with kefu_env(DATABASE_URL=url):
+        assert ready() == (503, {"status": "starting", "failing": []})
+        app.state.drain.state = "ready"
+        assert ready() == (200, {"status": "ready", "failing": []})
+        engine = create_engine(url)
+        with engine.begin() as conn:  # the code is newer than the database: no traffic yet
+            conn.execute(text("UPDATE alembic_version SET version_num = '0001'"))
+        engine.dispose()
+        assert ready() == (503, {"status": "unavailable", "failing": ["migrations"]})
+    gone = f"postgresql+psycopg://kefu@127.0.0.1:{free_port()}/kefu?connect_timeout=2"
+    with kefu_env(DATABASE_URL=gone):
+        assert ready() == (503, {"status": "unavailable", "failing": ["database"]})
+        app.state.drain.state = "draining"
+        assert ready() == (503, {"status": "draining", "failing": []})
