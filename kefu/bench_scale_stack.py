@@ -78,6 +78,9 @@ class ScaleStack:
         checkout's trained models are offered to it first, so an unchanged bot is not trained again."""
         models = self.tree / "models"
         if self.tree != ROOT:
+            for venv in (".venv", ".venv-rasa"):  # the same environments: only the code differs
+                if not (self.tree / venv).exists():
+                    (self.tree / venv).symlink_to(ROOT / venv)
             models.mkdir(exist_ok=True)
             for path in (ROOT / "models").glob("kefu-*.tar.gz"):
                 if not (models / path.name).exists():

@@ -12,8 +12,12 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from kefu_core.encoding.shared import RememberingEncoder
 
 log = logging.getLogger("kefu.sentiment")
 
@@ -24,19 +28,25 @@ class SentenceEncoder:
 
     encode: Callable[[list[str]], np.ndarray]
     name: str
+    # The int8 encoder remembers each message's vector, so Rasa's featurizer is handed it (one pass).
+    remembering: RememberingEncoder | None = None
 
 
 def sentence_encoder(embedding_model: str | Path | None = None) -> SentenceEncoder:
     """The int8 ONNX encoder of the embedding model where possible, else the shared embedder."""
     from kefu_core.encoding.embedder import shared_embedder
     from kefu_core.encoding.onnx import INT8_NAME, open_encoder
+    from kefu_core.encoding.shared import RememberingEncoder, graph_id
 
     embedder = shared_embedder(embedding_model or None)
     if embedder.runtime != "torch":
         try:
             # One thread: a short message gains nothing from a second, and the other core is free.
             encoder = open_encoder(embedder.model_path, int8=True, threads=1)
-            return SentenceEncoder(encoder.encode, f"onnx-{INT8_NAME}")
+            # The same graph file Rasa's featurizer carries (`kefu model ensure` bundles it), one thread
+            # as there: the numbers are the featurizer's own, so it can take them instead of encoding.
+            remembering = RememberingEncoder(encoder.encode_with_unknown, graph_id(encoder.onnx_path))
+            return SentenceEncoder(remembering.encode, f"onnx-{INT8_NAME}", remembering)
         except Exception as exc:  # a missing package or a failed export: the shared embedder still works
             if embedder.runtime == "onnx":
                 raise

@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 from typing import Any, Protocol
 
+from kefu_core.encoding.shared import METADATA_KEY
+
 log = logging.getLogger("kefu.sentiment")
 
 
@@ -16,6 +18,7 @@ class Labelled(Protocol):
         """The stored id (for the log line)."""
         ...
 
+    text: str
     sentiment_label: str | None
     sentiment_score: float | None
 
@@ -37,10 +40,29 @@ def label_message(message: Labelled, text: str, language: str) -> None:
 
 
 def rasa_metadata(message: Labelled) -> dict[str, Any]:
-    """`sentiment` / `sentiment_score` for Rasa's metadata, when the message was labelled."""
+    """`sentiment` / `sentiment_score` for Rasa's metadata, when the message was labelled, and the message's
+    sentence vector when labelling computed it for exactly the text Rasa reads (its featurizer then runs
+    no MiniLM pass of its own: docs/decisions/0018-one-encoding-per-turn.md)."""
     if message.sentiment_label is None:
         return {}
-    return {"sentiment": message.sentiment_label, "sentiment_score": message.sentiment_score}
+    out: dict[str, Any] = {"sentiment": message.sentiment_label, "sentiment_score": message.sentiment_score}
+    vector = shared_vector(message.text)
+    if vector is not None:
+        out[METADATA_KEY] = vector
+    return out
+
+
+def shared_vector(text: str) -> dict[str, Any] | None:
+    """The metadata value with the vector sentiment computed for `text` (as Rasa reads it: stripped),
+    or None when there is none (another backend, another text, forgotten)."""
+    from sentiment.analyser import get_analyser
+
+    try:
+        encoder = getattr(get_analyser().backend, "encoder", None)
+    except Exception:  # no analyser: the message was not labelled by this process, nothing to share
+        return None
+    remembering = getattr(encoder, "remembering", None)
+    return remembering.recall(text.strip()) if remembering is not None else None
 
 
 def warm_sentiment() -> None:

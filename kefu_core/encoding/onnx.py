@@ -203,6 +203,7 @@ class OnnxEncoder:
     def __init__(self, model_path: Path, onnx_path: Path, *, threads: int | None = None) -> None:
         from tokenizers import Tokenizer
 
+        self.onnx_path = onnx_path
         self.tokenizer = Tokenizer.from_file(str(model_path / "tokenizer.json"))
         self.tokenizer.enable_truncation(max_length=max_seq_length(model_path))
         self.tokenizer.no_padding()
@@ -221,10 +222,22 @@ class OnnxEncoder:
     def unknown_share(self, texts: list[str]) -> np.ndarray:
         """Per text, the share of its word pieces the vocabulary does not know (all-MiniLM-L6-v2 knows
         few Chinese characters: "麻烦了" and "被坑了" are both three [UNK]s, and get the same vector)."""
+        return self._unknown(self.tokenizer.encode_batch(texts))
+
+    def encode_with_unknown(self, texts: list[str], batch_size: int = 64) -> tuple[np.ndarray, np.ndarray]:
+        """`encode` and `unknown_share` from one tokenisation (the featurizer needs both per message)."""
+        out = np.zeros((len(texts), self.dimension), dtype=np.float32)
+        unknown = np.zeros(len(texts), dtype=np.float32)
+        for rows, encodings, hidden, mask in self._batches(texts, batch_size):
+            out[rows] = _pool(hidden, mask)
+            unknown[rows] = self._unknown(encodings)
+        return out, unknown
+
+    def _unknown(self, encodings: list[Any]) -> np.ndarray:
         unk = self.tokenizer.token_to_id(self.unknown_token)
         special = {self.tokenizer.token_to_id(t) for t in ("[CLS]", "[SEP]")} - {None}
-        out = np.zeros(len(texts), dtype=np.float32)
-        for row, encoding in enumerate(self.tokenizer.encode_batch(texts)):
+        out = np.zeros(len(encodings), dtype=np.float32)
+        for row, encoding in enumerate(encodings):
             pieces = [i for i in encoding.ids if i not in special]
             if pieces and unk is not None:
                 out[row] = sum(1 for i in pieces if i == unk) / len(pieces)
