@@ -16,9 +16,11 @@ Installing it imports Rasa's action module (and TensorFlow) before Rasa's CLI st
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import os
 import sys
+from contextvars import ContextVar
 from functools import lru_cache
 from typing import Any
 
@@ -89,6 +91,67 @@ def install_token(expected: str) -> None:
     run.configure_app = configured
 
 
+# Set when handling a REST message raised: Rasa's REST channel logs the error and answers 200 with
+# whatever was collected (often nothing), which a caller cannot tell from a silent bot. The tracker or
+# lock store away (a Redis restart, a database failover) must read as a failure so crm_bridge fails
+# over to another replica or retries the turn (docs/decisions/0019-rasa-replicas.md).
+_FAILED: ContextVar[bool] = ContextVar("kefu_rest_failed", default=False)
+
+
+def install_failure_status() -> None:
+    """Make the REST webhook answer 503 when handling the message raised (instead of 200 with nothing)."""
+    import rasa.core.run as run
+    from rasa.core.agent import Agent
+    from sanic import response
+
+    original = Agent.handle_message
+
+    async def handle_message(self: Any, message: Any) -> Any:
+        try:
+            return await original(self, message)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            _FAILED.set(True)  # read by the response middleware of the same request (same task)
+            raise
+
+    Agent.handle_message = handle_message
+
+    async def reset(request: Any) -> None:
+        _FAILED.set(False)  # a keep-alive connection serves several requests in one task
+
+    async def failed(request: Any, answer: Any) -> Any:
+        if _FAILED.get():
+            _FAILED.set(False)
+            return response.json({"error": "unavailable", "message": "the message could not be handled"}, 503)
+        return None
+
+    configure_app = run.configure_app
+
+    def configured(*args: Any, **kwargs: Any) -> Any:
+        app = configure_app(*args, **kwargs)
+        app.register_middleware(reset, "request")
+        app.register_middleware(failed, "response")
+        return app
+
+    run.configure_app = configured
+
+
+def lock_store_defaults() -> None:
+    """bot/endpoints.yml's lock store variables, defaulted: Rasa's in-memory lock store (one replica, no
+    Redis) unless RASA_LOCK_STORE_TYPE=redis; Rasa refuses an endpoints file naming an unset variable."""
+    if not os.environ.get("RASA_LOCK_STORE_TYPE", "").strip():
+        os.environ["RASA_LOCK_STORE_TYPE"] = "in_memory"
+    for name, default in (
+        ("RASA_LOCK_STORE_HOST", "127.0.0.1"),
+        ("RASA_LOCK_STORE_PORT", "6379"),
+        ("RASA_LOCK_STORE_DB", "1"),
+        ("RASA_LOCK_STORE_PASSWORD", ""),
+    ):
+        if not os.environ.get(name, "").strip():
+            os.environ[name] = default
+
+
 DEFAULT_ACTION_TIMEOUT_S = 10.0
 
 
@@ -128,6 +191,8 @@ def main() -> None:
                 "RASA_TOKEN is not set: Rasa would answer anyone who reaches its port (kefu run sets one)"
             )
         install_token(token)
+        install_failure_status()
+    lock_store_defaults()
     install()
     from rasa.__main__ import main as rasa_main
 
