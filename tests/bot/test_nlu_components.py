@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 import subprocess
+from pathlib import Path
 
 from kefu.model import RASA_BIN, ensure_model, rasa_env
 from kefu_core.paths import ROOT
@@ -173,3 +174,69 @@ except ValueError as exc:
     out = _run(script, env=env)
     assert out["error"] and "KEFU_SENTENCE_ENCODER_DIR" in out["error"]
     assert "kefu model ensure" in out["error"]
+
+
+def test_the_featurizer_takes_crm_bridges_vector_and_parses_the_same(tmp_path: Path) -> None:
+    """The vector crm_bridge computed for sentiment (int8, the same graph) gives Rasa's featurizer exactly
+    what it would compute itself: the same intents and confidences on our customer test set. A vector for
+    another text is ignored, a wrong one with the right checks changes results (so it is really used), and
+    the vector is taken out of the metadata (not stored with the tracker's event)."""
+    from kefu_core.encoding.embedder import default_model_path
+    from kefu_core.encoding.onnx import open_encoder
+    from kefu_core.encoding.shared import graph_id, pack
+
+    texts = []
+    for language in ("en", "zh"):
+        lines = (ROOT / "testsets" / "customer_messages" / f"{language}.jsonl").read_text().splitlines()
+        texts += [json.loads(line)["text"].strip() for line in lines[:40]]
+    encoder = open_encoder(default_model_path(), int8=True, threads=1)
+    graph = graph_id(encoder.onnx_path)
+    cases = []
+    for text in texts:
+        vectors, unknown = encoder.encode_with_unknown([text])
+        cases.append(
+            {
+                "text": text,
+                "right": pack(vectors[0], float(unknown[0]), graph=graph, text=text),
+                "other_text": pack(vectors[0] * 0 + 1 / 384**0.5, 0.0, graph=graph, text=text + "!"),
+                "wrong": pack(-vectors[0], float(unknown[0]), graph=graph, text=text),
+            }
+        )
+    path = tmp_path / "cases.json"
+    path.write_text(json.dumps(cases))
+    script = """
+import asyncio, json, sys
+from rasa.core.agent import Agent
+from rasa.core.channels.channel import UserMessage
+
+async def main():
+    agent = Agent.load(sys.argv[1])
+    out = []
+    for case in json.load(open(sys.argv[2])):
+        row = {}
+        for kind in ("none", "right", "other_text", "wrong"):
+            metadata = {} if kind == "none" else {"kefu_sentence_vector": case[kind]}
+            parsed = await agent.processor.parse_message(UserMessage(case["text"], metadata=metadata))
+            row[kind] = [[i["name"], i["confidence"]] for i in parsed["intent_ranking"]]
+            row[kind + "_left"] = "kefu_sentence_vector" in metadata
+        out.append(row)
+    print(json.dumps(out))
+
+asyncio.run(main())
+"""
+    rows = _run(script, str(ensure_model()), str(path))
+    assert len(rows) == len(texts)
+    for row in rows:
+        assert row["right"] == row["none"]  # the same intents, the same confidences to the last digit
+        assert row["other_text"] == row["none"]  # a vector for another text is not used
+        assert not row["right_left"] and not row["other_text_left"]  # taken out of the metadata
+    rasa_runtime = _run("import json, onnxruntime; print(json.dumps({'v': onnxruntime.__version__}))")["v"]
+    import onnxruntime
+
+    changed = sum(row["wrong"] != row["none"] for row in rows)
+    if rasa_runtime == onnxruntime.__version__:
+        # Used: only the English messages' vectors count (most Chinese ones are zeroed as unknown).
+        assert changed >= 20
+    else:
+        # Another ONNX Runtime computes other int8 numbers: the featurizer encodes itself (decision 0018).
+        assert changed == 0
