@@ -132,13 +132,16 @@ def start_in_app(workers: int, *, shutdown_timeout: float) -> Consumer | None:
     return consumer
 
 
-def run_consumer(workers: int, *, processes: bool) -> None:
-    """Run workers in the foreground until SIGINT/SIGTERM (`kefu jobs worker`)."""
+def run_consumer(workers: int, *, processes: bool, shutdown_timeout: float | None = None) -> None:
+    """Run workers in the foreground until SIGINT/SIGTERM (`kefu jobs worker`): SIGTERM, what Kubernetes
+    and compose send, lets the running jobs finish within `shutdown_timeout`; SIGINT stops at once."""
     consumer = Consumer(
         huey,
         workers=workers,
         worker_type="process" if processes else "thread",
         periodic=True,
         max_delay=0.5,
+        graceful_signal="TERM",
+        shutdown_timeout=shutdown_timeout,
     )
     consumer.run()

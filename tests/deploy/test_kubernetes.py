@@ -190,5 +190,6 @@ def test_migration_job_and_graceful_stops(production: list[dict[str, Any]]) -> N
     assert api["spec"]["template"]["spec"]["terminationGracePeriodSeconds"] > SHUTDOWN_TIMEOUT_S + int(
         pre_stop[-1]
     )
-    worker = _containers(_one(production, "Deployment", "kefu-workers"))[0]
-    assert "kill -INT 1" in worker["lifecycle"]["preStop"]["exec"]["command"][-1]
+    workers = _one(production, "Deployment", "kefu-workers")
+    grace = workers["spec"]["template"]["spec"].get("terminationGracePeriodSeconds", 30)
+    assert grace > SHUTDOWN_TIMEOUT_S  # SIGTERM lets running jobs finish within the shutdown timeout
