@@ -41,6 +41,7 @@ FIRST_DAY = TODAY - timedelta(days=20)  # test_admin_reports.py writes 8 to 5 da
 LAST_DAY = TODAY - timedelta(days=14)  # previous period (27 to 21 days ago) are this module's alone
 BROKEN = "my parcel arrived broken"
 SLOW = "the refund is far too slow"
+CROWD = 27  # at-risk contacts under a second tag: a page of 25 and one of 2
 
 
 def _at(days_after_first: int, hour: int) -> datetime:
@@ -52,6 +53,7 @@ class History:
     """What the seed wrote: the tag, the at-risk contact, and the period's query string."""
 
     tag: str
+    crowd_tag: str
     risky_id: int
     calm_id: int
     query: str
@@ -85,11 +87,15 @@ def history(server: Server) -> History:
         for decision in ("none", "none", "clarify"):
             session.add(KbDecision(conversation_id=third.id, language="en", decision=decision,
                                    top_faq_id="faq-gone", created_at=_at(3, 12)))  # fmt: skip
+        crowd = new_tag()  # enough low ratings for two pages of the at-risk list
+        for n in range(CROWD):
+            person = contact(session, crowd, f"Crowd {n:02d}")
+            rate(session, conversation(session, person, _at(4, 8)), person, 2, None, _at(4, 9))
         ids = risky.id, calm.id
         session.commit()
     engine.dispose()
     query = f"from={FIRST_DAY.isoformat()}&to={LAST_DAY.isoformat()}&tag={tag}"
-    return History(tag=tag, risky_id=ids[0], calm_id=ids[1], query=query)
+    return History(tag=tag, crowd_tag=crowd, risky_id=ids[0], calm_id=ids[1], query=query)
 
 
 def _api(page: Page, path: str) -> Any:
@@ -315,4 +321,42 @@ def test_the_filters_round_trip_through_the_url(admin: Tab, history: History) ->
     expect(page.locator("#error-from")).to_be_visible()
     expect(page.locator("#filter-from")).to_have_attribute("aria-invalid", "true")
     expect(page.locator("#risk-error")).to_be_hidden()
+    assert admin.errors == []
+
+
+def test_the_at_risk_list_pages_with_the_offset_in_the_url(admin: Tab, history: History) -> None:
+    page = admin.page
+    period = f"from={FIRST_DAY.isoformat()}&to={LAST_DAY.isoformat()}&tag={history.crowd_tag}"
+    page.goto(f"/admin/reports/at-risk?{period}")
+    _loaded(page)
+    expect(page.locator("#risk-table tbody tr")).to_have_count(25)
+    expect(page.locator("#risk-summary")).to_have_text(f"Contacts 1–25 of {CROWD}.")
+    expect(page.locator("#risk-prev")).to_be_disabled()
+    first_page = _api(page, f"/api/v1/reports/at-risk?{period}&limit=25")["items"]
+    shown = page.locator("#risk-table tbody tr").evaluate_all(
+        "(rows) => rows.map((r) => Number(r.dataset.contact))"
+    )
+    assert shown == [i["contact_id"] for i in first_page]
+    page.click("#risk-next")
+    _loaded(page)
+    assert parse_qs(urlsplit(page.url).query)["offset"] == ["25"]
+    expect(page.locator("#risk-table tbody tr")).to_have_count(CROWD - 25)
+    expect(page.locator("#risk-summary")).to_have_text(f"Contacts 26–{CROWD} of {CROWD}.")
+    expect(page.locator("#risk-next")).to_be_disabled()
+    rest = _api(page, f"/api/v1/reports/at-risk?{period}&limit=25&offset=25")["items"]
+    shown = page.locator("#risk-table tbody tr").evaluate_all(
+        "(rows) => rows.map((r) => Number(r.dataset.contact))"
+    )
+    assert shown == [i["contact_id"] for i in rest]
+    page.reload()
+    _loaded(page)
+    expect(page.locator("#risk-summary")).to_have_text(f"Contacts 26–{CROWD} of {CROWD}.")
+    # The links to the other Reports pages carry the filters but not the page.
+    assert "offset" not in (
+        page.locator("a[data-subpage='/admin/reports/voice']").get_attribute("href") or ""
+    )
+    page.click("#risk-prev")
+    _loaded(page)
+    expect(page.locator("#risk-summary")).to_have_text(f"Contacts 1–25 of {CROWD}.")
+    assert "offset" not in parse_qs(urlsplit(page.url).query)
     assert admin.errors == []
