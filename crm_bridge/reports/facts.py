@@ -13,6 +13,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import and_, case, delete, func, insert, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from crm_bridge.conversations.models import Conversation, ConversationStatus, Message, MessageRole
@@ -228,14 +230,26 @@ def compute(
     return rows
 
 
+def _upsert(session: Session, rows: list[dict[str, Any]]) -> None:
+    """Insert or replace rows: two transactions refreshing one conversation at once (an agent's reply and
+    a bot turn in two workers) must not both insert it (a unique violation on PostgreSQL)."""
+    dialect_insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    stmt = dialect_insert(F)
+    columns = {c.name: stmt.excluded[c.name] for c in F.__table__.columns if c.name != "conversation_id"}
+    session.execute(stmt.on_conflict_do_update(index_elements=[F.conversation_id], set_=columns), rows)
+
+
 def _write(session: Session, rows: list[dict[str, Any]], ids: list[str] | None) -> None:
-    if ids is None:
+    if ids is None:  # the whole rollup: rebuilt from nothing
         session.execute(delete(F))
-    else:
-        for chunk in _chunks(ids):
-            session.execute(delete(F).where(F.conversation_id.in_(chunk)))
+        for i in range(0, len(rows), 5000):
+            session.execute(insert(F), rows[i : i + 5000])
+        return
+    gone = set(ids) - {row["conversation_id"] for row in rows}  # conversations erased meanwhile
+    for chunk in _chunks(sorted(gone)):
+        session.execute(delete(F).where(F.conversation_id.in_(chunk)))
     for i in range(0, len(rows), 5000):
-        session.execute(insert(F), rows[i : i + 5000])
+        _upsert(session, rows[i : i + 5000])
 
 
 def refresh(session: Session, ids: Iterable[str], pending: dict[str, list[str]] | None = None) -> int:
