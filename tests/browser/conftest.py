@@ -78,6 +78,9 @@ def server(tmp_path_factory: pytest.TempPathFactory, telegram: FakeTelegram) -> 
 @contextmanager
 def running_server(var: Path, extra_env: dict[str, str] | None = None) -> Iterator[Server]:
     """crm_bridge with its database and files in `var` (and `extra_env`, e.g. a channel's settings)."""
+    shared_models = ROOT / "var" / "models"  # the ONNX export and sentiment model `make` built once
+    if shared_models.is_dir() and not (var / "models").exists():
+        (var / "models").symlink_to(shared_models)  # else every server start exports MiniLM again (minutes)
     url = sqlite_url(var)
     prepare_database(url, demo_users=False)
     engine = make_engine(url)
@@ -122,7 +125,7 @@ def running_server(var: Path, extra_env: dict[str, str] | None = None) -> Iterat
         bot.stop()
 
 
-def _wait_ready(proc: subprocess.Popen[bytes], url: str, log_path: Path, timeout: float = 90.0) -> None:
+def _wait_ready(proc: subprocess.Popen[bytes], url: str, log_path: Path, timeout: float = 180.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
