@@ -19,6 +19,7 @@ from sanic import Sanic, response
 from sanic.request import Request
 from sanic.worker.loader import AppLoader
 
+from kefu_core.logs import configure as configure_logging
 from kefu_core.logs import install_redaction
 
 OPEN_PATHS = frozenset({"/health"})
@@ -35,6 +36,9 @@ def create_app(action_executor: ActionExecutor, *, token: str, **kwargs: Any) ->
     """rasa_sdk's app with the token check in front of every route but /health (and logs redacted)."""
     install_redaction()  # here: Sanic builds the app again in its worker process
     app = endpoint.create_app_for_serve(action_executor, **kwargs)
+    if os.environ.get("KEFU_LOG_FORMAT", "").strip().lower() == "json":
+        # After Sanic set up its loggers: their records join ours as one JSON object per line.
+        configure_logging(os.environ.get("KEFU_LOG_LEVEL", "INFO").strip() or "INFO", "json")
 
     async def check(request: Request) -> Any:
         if request.path not in OPEN_PATHS and not accepted(token, request.headers.get("authorization")):

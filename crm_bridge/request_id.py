@@ -11,6 +11,8 @@ import uuid
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from kefu_core.logs import REQUEST_ID
+
 _SANE = re.compile(r"[A-Za-z0-9._:-]{1,64}")
 
 
@@ -35,4 +37,8 @@ class RequestIdMiddleware:
                 message = {**message, "headers": [*message.get("headers", []), header]}
             await send(message)
 
-        await self.app(scope, receive, send_with_id)
+        token = REQUEST_ID.set(request_id)  # on every log line of the request (KEFU_LOG_FORMAT=json)
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            REQUEST_ID.reset(token)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import logging
 import sys
 from typing import Any
 
@@ -18,8 +17,10 @@ from crm_bridge.jobs import queue
 from crm_bridge.jobs import service as jobs
 from crm_bridge.jobs.models import DeadJobStatus
 from crm_bridge.migrate import upgrade
+from crm_bridge.observability.tracing import start_tracing
 from kefu_core.db import make_engine
 from kefu_core.errors import DomainError
+from kefu_core.logs import configure as configure_logging
 from kefu_core.settings import get_settings
 
 STATUSES = ["queued", "scheduled", "dead", "replayed"]
@@ -36,11 +37,14 @@ def jobs_worker(args: argparse.Namespace) -> int:
     """Run queue workers in the foreground (Ctrl-C or SIGTERM stops them after their current job)."""
     settings = get_settings()
     upgrade(settings.database_url)
-    # huey logs each job's task name and id (never its arguments' contents) and every retry.
-    logging.getLogger("httpx").setLevel(logging.WARNING)  # its request lines carry bot tokens in URLs
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(processName)s %(name)s %(levelname)s %(message)s"
+    # huey logs each job's task name and id (never its arguments' contents) and every retry; redacted, and
+    # one JSON object per line with KEFU_LOG_FORMAT=json (httpx's request lines, with tokens, are off).
+    configure_logging(
+        settings.log_level,
+        settings.log_format,
+        text_format="%(asctime)s %(processName)s %(name)s %(levelname)s %(message)s",
     )
+    start_tracing(settings.otel_endpoint, "kefu-jobs")  # KEFU_OTEL_ENDPOINT: each turn's Rasa call traced
     print(
         f"job workers: {args.workers} {'processes' if args.processes else 'threads'} on the "
         f"{settings.jobs_backend} queue",

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import shutil
 import signal
 import socket
 import subprocess
@@ -41,6 +42,14 @@ def crm_bridge_command(port: int, trusted_proxies: str | None = None) -> list[st
         "--ws-max-size", str(WS_MAX_BYTES),
         "--proxy-headers", "--forwarded-allow-ips", trusted_proxies,
     ]  # fmt: skip
+
+
+def fresh_metrics_dir(folder: Path) -> Path:
+    """Empty (or make) the folder where kefu's processes keep their Prometheus values (multiprocess mode):
+    values left by the processes of an earlier start would otherwise be summed into /metrics."""
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    return folder
 
 
 def free_port() -> int:
@@ -157,6 +166,9 @@ class Stack:
         log_dir.mkdir(parents=True, exist_ok=True)
         base = {**os.environ, **(env or {})}
         base["KEFU_VAR_DIR"] = str(var)
+        # Every crm_bridge and job worker process writes its metrics here; /metrics sums them.
+        base["PROMETHEUS_MULTIPROC_DIR"] = base.get("PROMETHEUS_MULTIPROC_DIR") or str(var / "prometheus")
+        self.metrics_dir = Path(base["PROMETHEUS_MULTIPROC_DIR"])
         shared = {
             **base,
             "RASA_URL": self.rasa_url,
@@ -236,6 +248,7 @@ class Stack:
 
     def start(self, timeout: float = 180.0, progress: bool = False) -> None:
         """Start all three and wait until each is ready; on failure stop everything and raise."""
+        fresh_metrics_dir(self.metrics_dir)
         for service in self.services:
             service.start()
         deadline = time.monotonic() + timeout

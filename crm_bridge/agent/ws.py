@@ -17,6 +17,7 @@ from fastapi.concurrency import run_in_threadpool
 from crm_bridge.conversations.models import Conversation
 from crm_bridge.escalation.lifecycle import release_unstaffed
 from crm_bridge.escalation.queue import queue_items
+from crm_bridge.observability.metrics import websocket_closed, websocket_opened
 from crm_bridge.ratelimit import FrameBudget
 from crm_bridge.realtime.bus import Bus, relay
 from crm_bridge.realtime.events import AGENTS, contact_channel
@@ -191,6 +192,7 @@ async def agent_ws(ws: WebSocket) -> None:
     subscription = bus.subscribe([AGENTS])
     pump = asyncio.create_task(socket.pump(subscription))
     watch = asyncio.create_task(_close_when_revoked(ws, identity))
+    websocket_opened("agent")
     try:
         first = socket.visible(await run_in_threadpool(_queue, identity))
         if first is not None:
@@ -219,6 +221,7 @@ async def agent_ws(ws: WebSocket) -> None:
     except (WebSocketDisconnect, RuntimeError):
         pass
     finally:
+        websocket_closed("agent")
         subscription.close()
         pump.cancel()
         watch.cancel()

@@ -20,6 +20,7 @@ from crm_bridge.contacts.models import ContactIdentity
 from crm_bridge.conversations.models import Conversation, Message, MessageRole
 from crm_bridge.jobs import leases
 from crm_bridge.jobs.queue import huey, task, worker_name
+from crm_bridge.observability.metrics import observe_stage
 from kefu_core.db import get_sessionmaker, utcnow
 
 log = logging.getLogger("kefu.channels")
@@ -145,12 +146,13 @@ def send_next(session: Session, conversation_id: str) -> float | None:
     message = delivery.message
     delivery.attempts += 1
     try:
-        platform_id = sender.send(
-            recipient=recipient,
-            text=message.text,
-            buttons=message.buttons or [],
-            skip_parts=delivery.parts_sent,
-        )
+        with observe_stage("send"):  # the platform's API call (IM channels)
+            platform_id = sender.send(
+                recipient=recipient,
+                text=message.text,
+                buttons=message.buttons or [],
+                skip_parts=delivery.parts_sent,
+            )
     except SendError as exc:
         delivery.parts_sent += exc.parts_sent
         if exc.permanent or delivery.attempts >= MAX_ATTEMPTS:

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from crm_bridge.channels.models import ChannelEvent, Delivery, DeliveryStatus
 from crm_bridge.conversations.models import Message, MessageRole
+from crm_bridge.observability.metrics import webhook_event
 from kefu_core.db import get_sessionmaker, utcnow
 
 log = logging.getLogger("kefu.channels")
@@ -23,6 +24,7 @@ IGNORED = "ignored"
 
 def count(channel: str, kind: str, detail: str = "") -> None:
     """Add one to the channel's `kind` counter (own transaction; a failure is logged, never raised)."""
+    webhook_event(channel, kind)  # and to /metrics (kefu_webhook_verification_failures_total, ...)
     try:
         with get_sessionmaker()() as session:
             _bump(session, channel, kind, detail[:300] or None)

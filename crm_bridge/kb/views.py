@@ -13,6 +13,7 @@ from crm_bridge.conversations.models import Conversation
 from crm_bridge.db import DbSession
 from crm_bridge.kb.models import KbDecision
 from crm_bridge.kb.schemas import FaqUpdate
+from crm_bridge.observability.metrics import kb_search
 from crm_bridge.pagination import Page, PageParams, page_params, paginate
 from crm_bridge.shapes import PathId
 from crm_bridge.users.auth import Principal, require_role
@@ -104,6 +105,7 @@ def search(
     language = lang or detect_language(q)
     runtime.ensure_fresh(retriever, session)
     result = retriever.search(q, language=language, k=k)
+    kb_search(language, result.decision, result.took_ms / 1000)
     if conversation_id and _record_decision(session, conversation_id, language, result):
         session.commit()
     if log and result.decision == "none":

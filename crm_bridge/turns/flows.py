@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from crm_bridge.conversations.models import Conversation, Message, MessageRole
 from crm_bridge.escalation import lifecycle as escalation
 from crm_bridge.escalation.models import Reason
+from crm_bridge.observability.metrics import BOT_FAILURES, TURN_LATENCY, observe_stage
 from crm_bridge.rasa_client import RasaClient, RasaUnavailable
 from crm_bridge.realtime.events import contact_channel, emit
 from crm_bridge.turns import respond as chat
@@ -77,10 +78,12 @@ def answer(session: Session, rasa: RasaClient, turn: Turn, *, worker: str) -> No
     customer = session.get(Message, turn.message_id)
     assert conversation is not None and customer is not None  # both cascade to the turn
     if customer.sentiment_label is None:
-        label_message(customer, customer.text, customer.language or "en")
-        # Committed before the bot is asked: a write held open across the Rasa call would lock SQLite's one
-        # writer, and the custom actions' writes (tickets, escalations) would wait on it until they time out.
-        session.commit()
+        with observe_stage("sentiment"):
+            label_message(customer, customer.text, customer.language or "en")
+            # Committed before the bot is asked: a write held open across the Rasa call would lock SQLite's
+            # one writer, and the custom actions' writes (tickets, escalations) would wait on it until they
+            # time out.
+            session.commit()
     turn_id = turn.id
 
     def claim(session: Session) -> None:
@@ -155,12 +158,18 @@ def run_next(
         return None
     if turn.next_attempt_at > utcnow():
         return None  # waiting for its retry: that job (or the sweeper) comes back for it, in order
-    turn_id = turn.id
+    turn_id, created_at = turn.id, turn.created_at
     try:
         answer(session, rasa, turn, worker=worker)
     except RasaUnavailable as exc:
-        return bot_failed(session, turn_id, str(exc), policy=policy, worker=worker)
+        BOT_FAILURES.inc()
+        retry = bot_failed(session, turn_id, str(exc), policy=policy, worker=worker)
+        if retry is None:
+            TURN_LATENCY.labels("unavailable").observe((utcnow() - created_at).total_seconds())
+        return retry
     except AlreadyAnswered:
         session.rollback()
         log.warning("turn %s was answered by another worker meanwhile; this answer is dropped", turn_id)
+        return 0.0
+    TURN_LATENCY.labels("done").observe((utcnow() - created_at).total_seconds())
     return 0.0

@@ -13,6 +13,7 @@ from crm_bridge.conversations import service as conversations
 from crm_bridge.conversations.models import Conversation, ConversationStatus, Message, MessageRole
 from crm_bridge.escalation import lifecycle as escalation
 from crm_bridge.feedback import surveys
+from crm_bridge.observability.metrics import observe_stage
 from crm_bridge.rasa_client import RasaClient
 from crm_bridge.realtime.events import emit_message
 from kefu_core.language import LANGUAGES
@@ -59,18 +60,21 @@ def respond(
         "channel": conversation.channel,
         **rasa_metadata(customer),
     }
-    for reply in rasa.send(sender=conversation.id, text=customer.text, metadata=rasa_metadata_out):
-        message = conversations.add_message(
-            session,
-            conversation=conversation,
-            role=MessageRole.bot,
-            text=reply.text,
-            language=language,
-            buttons=reply.buttons,
-        )
-        surveys.record_if_rating_prompt(session, conversation_id=conversation.id, buttons=reply.buttons)
-        emit_message(session, conversation, message)
-    session.commit()
+    with observe_stage("rasa"):  # one HTTP call: Rasa with the custom actions it runs meanwhile
+        replies = rasa.send(sender=conversation.id, text=customer.text, metadata=rasa_metadata_out)
+    with observe_stage("commit"):  # the replies stored, then published to the sockets after the commit
+        for reply in replies:
+            message = conversations.add_message(
+                session,
+                conversation=conversation,
+                role=MessageRole.bot,
+                text=reply.text,
+                language=language,
+                buttons=reply.buttons,
+            )
+            surveys.record_if_rating_prompt(session, conversation_id=conversation.id, buttons=reply.buttons)
+            emit_message(session, conversation, message)
+        session.commit()
 
 
 def tell_unavailable(session: Session, conversation: Conversation, language: str | None) -> Message:

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from crm_bridge.contacts import service as contacts
 from crm_bridge.conversations import service as conversations
 from crm_bridge.conversations.models import Conversation, MessageRole
+from crm_bridge.observability.metrics import observe_stage
 from crm_bridge.realtime.events import emit_message
 from crm_bridge.turns.models import Turn, TurnStatus
 from kefu_core.db import utcnow
@@ -55,6 +56,7 @@ def _received(session: Session, turn: Turn, duplicate: bool) -> Received:
     return Received(turn.id, turn.conversation_id, turn.message_id, duplicate, contact_id)
 
 
+@observe_stage("store")
 def receive(session: Session, inbound: Inbound, *, answer: str | None = None) -> Received:
     """Store the customer message and its pending turn once per (channel, platform id); commits.
 

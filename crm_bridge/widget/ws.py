@@ -22,6 +22,7 @@ from crm_bridge.conversations import service as conversations
 from crm_bridge.conversations.models import Conversation, ConversationStatus
 from crm_bridge.feedback import service as feedback
 from crm_bridge.feedback.models import Feedback
+from crm_bridge.observability.metrics import websocket_closed, websocket_opened
 from crm_bridge.ratelimit import FrameBudget, SlidingWindow
 from crm_bridge.realtime.bus import Bus, relay
 from crm_bridge.realtime.events import AGENTS, contact_channel, message_object
@@ -231,6 +232,7 @@ async def widget_ws(ws: WebSocket) -> None:
     # Subscribed before the database is read: nothing said in between can be missed.
     subscription = bus.subscribe([contact_channel(socket.contact_id)])
     pump: asyncio.Task[None] | None = None
+    websocket_opened("widget")
     try:
         await socket.send(await run_in_threadpool(_hello, socket.contact_id))
         pump = asyncio.create_task(socket.pump(subscription))
@@ -252,6 +254,7 @@ async def widget_ws(ws: WebSocket) -> None:
     except (WebSocketDisconnect, RuntimeError):
         pass
     finally:
+        websocket_closed("widget")
         subscription.close()
         if pump is not None:
             pump.cancel()

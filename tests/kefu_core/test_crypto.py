@@ -15,7 +15,12 @@ from kefu_core.crypto import EncryptedString, SecretUnreadable, ciphertext_lengt
 from kefu_core.settings import Settings
 from tests.helpers import kefu_env
 
-PRODUCTION = {"KEFU_SECRET_KEY": "x" * 40, "KEFU_SERVICE_TOKEN": "y" * 40, "RASA_TOKEN": "z" * 40}
+PRODUCTION = {
+    "KEFU_SECRET_KEY": "x" * 40,
+    "KEFU_SERVICE_TOKEN": "y" * 40,
+    "RASA_TOKEN": "z" * 40,
+    "KEFU_METRICS_TOKEN": "m" * 40,
+}
 
 
 def test_development_makes_one_key_and_keeps_it(tmp_path) -> None:

@@ -51,6 +51,7 @@ def _production_secrets(tmp_path) -> dict[str, str]:
         "KEFU_SECRET_KEY": "x" * 40,
         "KEFU_SERVICE_TOKEN": "y" * 40,
         "RASA_TOKEN": "z" * 40,
+        "KEFU_METRICS_TOKEN": "m" * 40,
         "KEFU_ENCRYPTION_KEY": "Y3J5cHRvZ3JhcGh5LWZlcm5ldC1rZXktMzItYnl0ZXM=",  # 32 bytes, url-safe base64
     }
 

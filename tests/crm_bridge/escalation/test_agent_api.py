@@ -183,6 +183,7 @@ def test_channel_key_in_production(client: TestClient) -> None:
         KEFU_ENV="production",
         KEFU_SECRET_KEY="s" * 40,
         RASA_TOKEN="r" * 40,
+        KEFU_METRICS_TOKEN="m" * 40,
         KEFU_ENCRYPTION_KEY=get_settings().encryption_key,  # the development one: stored rows stay readable
         KEFU_CHANNEL_KEYS="key-one,key-two",
     ):
