@@ -17,6 +17,9 @@ from kefu import (
     bench_handoff,
     bench_kb,
     bench_messages,
+    bench_reports,
+    bench_scale,
+    bench_security,
     bench_sentiment,
 )
 from kefu.benchlib import write_result
@@ -30,6 +33,9 @@ BENCHES: dict[str, Callable[[Path], dict[str, Any]]] = {
     "handoff": bench_handoff.run,
     "kb": bench_kb.run,
     "messages": bench_messages.run,
+    "reports": bench_reports.run,
+    "scale": bench_scale.run,
+    "security": bench_security.run,
     "sentiment": bench_sentiment.run,
 }
 
