@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 KEFU := $(VENV)/bin/kefu
 
-.PHONY: help setup run test test-fast bench lint format lock model sentiment-model services browsers clean
+.PHONY: compose-tool help setup run test test-fast cluster-test bench lint format lock model sentiment-model services browsers clean
 
 help:
 	@echo "make run    - set up what is missing and run the assistant (SQLite under var/)"
@@ -31,11 +31,21 @@ services:
 browsers:
 	@scripts/ensure_browsers.sh
 
+# Debian's docker-compose: tests/deploy validates docker-compose.yml with its `config` (no Docker daemon needed).
+compose-tool:
+	@scripts/ensure_compose_tool.sh
+
 run: setup sentiment-model
 	@$(KEFU) run
 
-test: setup model sentiment-model services browsers
-	$(VENV)/bin/pytest -ra
+test: setup model sentiment-model services browsers compose-tool
+	$(VENV)/bin/pytest -ra -m "not cluster"
+
+# Two of every process (crm_bridge, job workers, Rasa, action servers) on PostgreSQL and a private Redis,
+# 200 conversations while one of each is SIGKILLed (tests/cluster, ~3 minutes). Not yet in `make test`: its
+# driver does not yet survive a killed crm_bridge worker mid-WebSocket (issue 24, still open).
+cluster-test: setup model sentiment-model services
+	$(VENV)/bin/pytest -ra -m cluster tests/cluster
 
 # Unit tests only (no servers, Rasa, browser or PostgreSQL): a quick check while working; `make test` is the gate.
 test-fast: setup sentiment-model

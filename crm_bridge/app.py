@@ -26,6 +26,9 @@ from crm_bridge.feedback.views import router as feedback_router
 from crm_bridge.health import router as health_router
 from crm_bridge.jobs.views import router as jobs_router
 from crm_bridge.kb.views import router as kb_router
+from crm_bridge.monitoring.views import router as metrics_router
+from crm_bridge.observability.http import MetricsMiddleware
+from crm_bridge.observability.tracing import instrument_app
 from crm_bridge.openapi import install_openapi
 from crm_bridge.outbox.worker import start_zoho_worker
 from crm_bridge.pages.reports import router as report_pages_router
@@ -39,6 +42,8 @@ from crm_bridge.reports.voice_views import router as voice_reports_router
 from crm_bridge.request_id import RequestIdMiddleware
 from crm_bridge.security_headers import SecurityHeadersMiddleware
 from crm_bridge.sentiment.views import router as sentiment_router
+from crm_bridge.shutdown import install as install_drain
+from crm_bridge.shutdown import on_sigterm as drain_on_sigterm
 from crm_bridge.tickets.views import router as tickets_router
 from crm_bridge.users.views import router as users_router
 from crm_bridge.widget.views import WidgetCorsMiddleware
@@ -70,7 +75,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
             session, settings.embedding_model, language_models=settings.language_embedding_models
         )
     log.info("knowledge base indexed: %d entries", app.state.retriever.size)
-    app.state.rasa = RasaClient(settings.rasa_url, timeout_s=settings.rasa_timeout_s)
+    app.state.rasa = RasaClient(settings.rasa_replicas, timeout_s=settings.rasa_timeout_s)
     # Built once per process (shares the KB's MiniLM); a missing model is trained here, not in a turn.
     warm_sentiment()
     # The models and index are hundreds of thousands of long-lived objects; keeping them out of the
@@ -86,6 +91,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.presence_tasks = set()  # agent sockets' delayed "gone away" checks (agent/ws.py)
     # The job queue (SQLite under var/ or Redis) and, unless KEFU_JOBS_APP_WORKERS=0, its worker threads.
     jobs = start_job_workers(settings)
+    drain_on_sigterm(app, jobs)  # ready now (/readyz); SIGTERM drains before uvicorn stops (shutdown.py)
     yield
     if jobs is not None:
         jobs.stop(graceful=True)
@@ -103,7 +109,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
 def create_app() -> FastAPI:
     """A configured kefu API."""
     settings = get_settings()
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, settings.log_format)
     docs = settings.public_docs if settings.public_docs is not None else settings.env == "development"
     app = FastAPI(
         docs_url="/docs" if docs else None,
@@ -126,9 +132,12 @@ def create_app() -> FastAPI:
     )
     if settings.env == "production":
         app.add_middleware(SecurityHeadersMiddleware)  # HSTS and a CSP on every response
+    install_drain(app, settings.shutdown_timeout_s)  # closes WebSockets with 1012 on SIGTERM
     app.add_middleware(AccessLogMiddleware)  # inside the request id, so each line carries it
+    app.add_middleware(MetricsMiddleware)  # request latency per route template (/metrics)
     app.add_middleware(RequestIdMiddleware)  # added last: outermost, so every response carries the id
     app.include_router(health_router)
+    app.include_router(metrics_router)
     app.include_router(chat_router)
     app.include_router(kb_router)
     app.include_router(users_router)
@@ -153,4 +162,5 @@ def create_app() -> FastAPI:
     app.include_router(voice_reports_router)
     app.mount("/admin/static", StaticFiles(directory=STATIC_DIR), name="admin-static")
     install_openapi(app)
+    instrument_app(app, settings.otel_endpoint)  # OpenTelemetry traces when KEFU_OTEL_ENDPOINT is set
     return app

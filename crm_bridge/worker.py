@@ -10,13 +10,23 @@ from crm_bridge.audit.retention import purge_expired
 from crm_bridge.channels import registry as _channels  # registers channels.deliver and the senders
 from crm_bridge.jobs import queue
 from crm_bridge.jobs import service as _dead_jobs  # registers the dead-job hook
+from crm_bridge.monitoring import jobs as _job_metrics  # job counters for /metrics (huey signals)
 from crm_bridge.realtime import bus as realtime
 from crm_bridge.reports import probe as _probe  # registers reports.probe and reports.probe_purge
 from crm_bridge.turns import tasks as _turn_tasks  # registers turns.process and turns.sweep
 from kefu_core.settings import Settings, get_settings
 from sentiment.runtime import warm_sentiment
 
-__all__ = ["_channels", "_dead_jobs", "_probe", "_turn_tasks", "audit_purge", "start_in_app", "start_workers"]
+__all__ = [
+    "_channels",
+    "_dead_jobs",
+    "_job_metrics",
+    "_probe",
+    "_turn_tasks",
+    "audit_purge",
+    "start_in_app",
+    "start_workers",
+]
 
 # Hourly: audit-log entries older than KEFU_AUDIT_RETENTION_DAYS go (registered here: the audit log
 # imports nothing of the queue).
@@ -37,4 +47,4 @@ def start_workers(workers: int, *, processes: bool) -> None:
         realtime.attach(realtime.RedisPublisher(settings.redis_url, settings.redis_prefix))
     queue.configure()
     warm_sentiment()  # a missing model is trained here, not inside the first turn (under its lease)
-    queue.run_consumer(workers, processes=processes)
+    queue.run_consumer(workers, processes=processes, shutdown_timeout=settings.shutdown_timeout_s)

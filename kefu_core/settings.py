@@ -97,6 +97,12 @@ class Settings(BaseSettings):
     )
     database_url: str = Field("", validation_alias=AliasChoices("DATABASE_URL", "database_url"))
     rasa_url: str = Field("http://127.0.0.1:5005", validation_alias=AliasChoices("RASA_URL", "rasa_url"))
+    rasa_urls: str = Field(
+        "",
+        validation_alias=AliasChoices("RASA_URLS", "rasa_urls"),
+        description="several Rasa replicas (comma-separated base URLs): each conversation keeps one while it "
+        "is healthy and fails over to the next; empty: RASA_URL alone",
+    )
     action_server_url: str = Field(
         "http://127.0.0.1:5055", validation_alias=AliasChoices("ACTION_SERVER_URL", "action_server_url")
     )
@@ -112,6 +118,23 @@ class Settings(BaseSettings):
         "INFO",
         validation_alias=AliasChoices("KEFU_LOG_LEVEL", "log_level"),
         description="crm_bridge's log level; emails and phone numbers are redacted at every level",
+    )
+    log_format: Literal["text", "json"] = Field(
+        "text",
+        validation_alias=AliasChoices("KEFU_LOG_FORMAT", "log_format"),
+        description="text (one readable line) or json (one object per line, with request and conversation "
+        "ids); personal data is redacted in both",
+    )
+    # Observability (README "Monitoring").
+    metrics_token: str = Field(
+        "",
+        validation_alias=AliasChoices("KEFU_METRICS_TOKEN", "metrics_token"),
+        description="GET /metrics requires `Authorization: Bearer <this>` when set; required in production",
+    )
+    otel_endpoint: str = Field(
+        "",
+        validation_alias=AliasChoices("KEFU_OTEL_ENDPOINT", "otel_endpoint"),
+        description="OTLP/HTTP collector base URL (e.g. http://127.0.0.1:4318): traces on; empty: off",
     )
     trusted_proxies: str = Field(
         TRUSTED_PROXIES_DEFAULT,
@@ -343,6 +366,13 @@ class Settings(BaseSettings):
         validation_alias=AliasChoices("KEFU_JOBS_APP_WORKERS", "jobs_app_workers"),
         description="job worker threads inside crm_bridge (0: run `kefu jobs worker` processes instead)",
     )
+    shutdown_timeout_s: float = Field(
+        20.0,
+        gt=0,
+        le=600,
+        validation_alias=AliasChoices("KEFU_SHUTDOWN_TIMEOUT", "shutdown_timeout_s"),
+        description="after SIGTERM, seconds to finish in-flight turns, jobs and requests before exiting",
+    )
     turn_attempts: int = Field(
         5,
         ge=1,
@@ -490,6 +520,21 @@ class Settings(BaseSettings):
     def _hours_valid(self) -> Settings:
         BusinessHours.parse(self.business_hours, self.timezone)
         return self
+
+    @model_validator(mode="after")
+    def _metrics_guarded(self) -> Settings:
+        # /metrics names queues, routes and failure counts: in production only the scraper reads them.
+        if self.env == "production" and self.metrics_token.strip().lower() in PLACEHOLDERS:
+            raise ValueError(
+                "KEFU_METRICS_TOKEN must be set to a real secret when KEFU_ENV=production "
+                "(the Prometheus scraper sends it as `Authorization: Bearer …`)"
+            )
+        return self
+
+    @property
+    def rasa_replicas(self) -> list[str]:
+        """RASA_URLS split on commas, or [RASA_URL] when it is empty."""
+        return [u.strip() for u in self.rasa_urls.split(",") if u.strip()] or [self.rasa_url]
 
     @property
     def encryption_keys(self) -> list[str]:

@@ -12,10 +12,12 @@ from sqlalchemy.orm import Session
 
 from crm_bridge.jobs import leases
 from crm_bridge.jobs.queue import huey, task, worker_name
+from crm_bridge.observability.tracing import span
 from crm_bridge.rasa_client import RasaClient
 from crm_bridge.turns import service as turns
 from crm_bridge.turns.flows import Policy, run_next
 from kefu_core.db import get_sessionmaker, utcnow
+from kefu_core.logs import conversation_context
 from kefu_core.settings import get_settings
 
 log = logging.getLogger("kefu.turns")
@@ -23,8 +25,9 @@ SWEEP_GRACE_S = 30.0
 
 
 @lru_cache(maxsize=4)
-def _rasa(url: str, timeout_s: float) -> RasaClient:
-    return RasaClient(url, timeout_s=timeout_s)
+def _rasa(urls: str | tuple[str, ...], timeout_s: float) -> RasaClient:
+    # One client per process: its replicas' health marks are shared by the worker's threads.
+    return RasaClient(urls, timeout_s=timeout_s)
 
 
 def _due(conversation_id: str) -> Callable[[Session], bool]:
@@ -42,19 +45,22 @@ def process_conversation(conversation_id: str) -> None:
     """Answer the conversation's pending turns in arrival order, one worker at a time."""
     settings = get_settings()
     policy = Policy(settings.turn_attempts, settings.turn_retry_delay_s)
-    rasa = _rasa(settings.rasa_url, settings.rasa_timeout_s)
+    rasa = _rasa(tuple(settings.rasa_replicas), settings.rasa_timeout_s)
     owner = worker_name()
 
     def step(session: Session) -> float | None:
         return run_next(session, rasa, conversation_id, policy=policy, worker=owner)
 
-    retry = leases.drain(
-        f"turns:{conversation_id}",
-        step,
-        due=_due(conversation_id),
-        owner=owner,
-        seconds=2 * settings.rasa_timeout_s + 30,  # longer than one turn can take; a dead owner's runs out
-    )
+    # Log lines carry the conversation id; with tracing on, the Rasa call is a child of this span.
+    with conversation_context(conversation_id), span("turns.process", conversation_id=conversation_id):
+        retry = leases.drain(
+            f"turns:{conversation_id}",
+            step,
+            due=_due(conversation_id),
+            owner=owner,
+            # Longer than one turn can take; a dead owner's lease runs out.
+            seconds=2 * settings.rasa_timeout_s + 30,
+        )
     if retry is not None:
         raise RetryTask(delay=retry)
 

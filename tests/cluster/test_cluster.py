@@ -174,11 +174,12 @@ def test_two_of_everything_survive_kills_without_losing_or_doubling(
             texts = Counter(session.scalars(select(Message.text).where(Message.role == MessageRole.customer)))
             replies = _replies(session)
             flagged = set(session.scalars(select(Escalation.conversation_id)))
-            conversation_of = dict(
-                session.execute(
+            conversation_of = {
+                text: cid
+                for text, cid in session.execute(
                     select(Message.text, Message.conversation_id).where(Message.role == MessageRole.customer)
-                ).tuples()
-            )
+                )
+            }
             turns = session.execute(select(Turn.status, Turn.created_at, Turn.finished_at)).tuples().all()
     finally:
         engine.dispose()

@@ -21,6 +21,7 @@ SECRETS = {
     "KEFU_SECRET_KEY": "placeholder-secret",
     "KEFU_SERVICE_TOKEN": "placeholder-service",
     "KEFU_ENCRYPTION_KEY": "placeholder-fernet",
+    "KEFU_METRICS_TOKEN": "placeholder-metrics",
     "RASA_TOKEN": "placeholder-rasa",
     "ACTION_SERVER_TOKEN": "placeholder-actions",
 }

@@ -21,7 +21,9 @@ PUBLIC: set[Op] = {
     ("POST", "/api/v1/auth/logout"),  # ends the caller's own session, if any
     ("POST", "/api/v1/widget/session"),  # rate-limited per address
     ("GET", "/livez"),
+    ("GET", "/readyz"),  # probes: a status word and failing part names, nothing private
     ("GET", "/healthz"),
+    ("GET", "/metrics"),  # open in development; KEFU_METRICS_TOKEN (required in production) when set
     ("POST", "/webhooks/telegram"),  # verified by the platform's secret (404 when not configured)
     ("GET", "/webhooks/wecom"),  # WeCom's URL check, verified by msg_signature (404 when not configured)
     ("POST", "/webhooks/wecom"),  # verified by msg_signature and the corp id inside (404 when not configured)
