@@ -67,7 +67,7 @@ def _lines(out: dict[str, Any]) -> list[str]:
 
 def reports_summary(args: argparse.Namespace) -> int:
     """Print the summary of a period (a table, or the API's JSON with --json)."""
-    from crm_bridge.reports import service
+    from crm_bridge.reports import pending, service
     from crm_bridge.reports.filters import build_filter
 
     session, engine = _session()
@@ -76,6 +76,8 @@ def reports_summary(args: argparse.Namespace) -> int:
             start=args.start, end=args.end, channel=args.channel, language=args.language,
             agent_id=args.agent_id, tier=args.tier, tag=args.tag,
         )  # fmt: skip
+        if pending.apply(session):  # conversations changed since the minute's job
+            session.commit()
         out = service.summary(session, flt)
     except DomainError as exc:
         print(f"error: {exc}", file=sys.stderr)

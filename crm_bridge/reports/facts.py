@@ -8,7 +8,7 @@ are counted from `Conversation.status` changes as they happen and carried over b
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from crm_bridge.conversations.models import Conversation, ConversationStatus, Message, MessageRole
 from crm_bridge.escalation.models import Escalation
 from crm_bridge.kb.models import KbDecision
-from crm_bridge.reports.models import ConversationFacts
+from crm_bridge.reports.models import ConversationFacts, FactsPending
 from kefu_core.db import UTCDateTime
 from kefu_core.hours import BusinessHours
 from kefu_core.settings import get_settings
@@ -36,7 +36,20 @@ class _Carry:
     first_resolved_at: datetime | None = None
     resolutions: int = 0
     reopens: int = 0
-    pending: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Pending:
+    """Status changes not yet in a conversation's facts (crm_bridge/reports/pending.py)."""
+
+    resolutions: int = 0
+    reopens: int = 0
+    first_resolved_at: datetime | None = None  # the conversation's resolved_at at the first of them
+
+
+def aware(value: datetime | None) -> datetime | None:
+    """A stored time as UTC-aware (SQLite returns naive datetimes)."""
+    return _aware(value)
 
 
 def _aware(value: datetime | None) -> datetime | None:
@@ -155,7 +168,7 @@ def _carried(session: Session, ids: list[str] | None) -> dict[str, _Carry]:
 
 
 def compute(
-    session: Session, ids: list[str] | None, pending: dict[str, list[str]] | None = None
+    session: Session, ids: list[str] | None, pending: dict[str, Pending] | None = None
 ) -> list[dict[str, Any]]:
     """The facts rows of `ids` (every conversation when None), with `pending` status changes applied."""
     settings = get_settings()
@@ -172,14 +185,13 @@ def compute(
         carry = carried.get(b.id) or _Carry()
         status = ConversationStatus(b.status)
         resolved_at = _aware(b.resolved_at) if status is ConversationStatus.resolved else None
-        if b.id not in carried and resolved_at is not None and b.id not in (pending or {}):
+        change = (pending or {}).get(b.id) or Pending()
+        if b.id not in carried and resolved_at is not None and not (change.resolutions or change.reopens):
             carry = _Carry(resolved_at, 1, 0)  # history before the rollup existed: one resolution
-        for change in (pending or {}).get(b.id, []):
-            if change == "resolved":
-                carry.resolutions += 1
-                carry.first_resolved_at = carry.first_resolved_at or resolved_at
-            else:
-                carry.reopens += 1
+        carry.resolutions += change.resolutions
+        carry.reopens += change.reopens
+        if change.resolutions:
+            carry.first_resolved_at = carry.first_resolved_at or change.first_resolved_at or resolved_at
         started = _aware(b.started_at)
         assert started is not None
         stats = messages.get(b.id)
@@ -252,7 +264,7 @@ def _write(session: Session, rows: list[dict[str, Any]], ids: list[str] | None) 
         _upsert(session, rows[i : i + 5000])
 
 
-def refresh(session: Session, ids: Iterable[str], pending: dict[str, list[str]] | None = None) -> int:
+def refresh(session: Session, ids: Iterable[str], pending: dict[str, Pending] | None = None) -> int:
     """Recompute the facts of these conversations (the caller's transaction; the caller commits)."""
     listed = sorted(set(ids))
     if not listed:
@@ -297,8 +309,18 @@ def resync_contacts(session: Session) -> None:
 
 
 def rebuild(session: Session) -> int:
-    """Recompute every conversation's facts from the base tables (keeps counted reopens); returns how many."""
-    rows = compute(session, None)
+    """Recompute every conversation's facts from the base tables (keeps counted reopens, and takes the
+    status changes still pending); returns how many."""
+    taken = session.execute(
+        delete(FactsPending).returning(
+            FactsPending.conversation_id,
+            FactsPending.resolutions,
+            FactsPending.reopens,
+            FactsPending.first_resolved_at,
+        )
+    ).all()
+    pending = {c: Pending(n, r, _aware(first)) for c, n, r, first in taken}
+    rows = compute(session, None, pending)
     _write(session, rows, None)
     return len(rows)
 

@@ -1,6 +1,7 @@
-"""The rollup's listeners (the pattern of crm_bridge/channels/hooks.py): note what a flush touched, and
-recompute those conversations' facts just before the transaction commits, inside it, so a report never
-sees a change without its facts. A rolled-back transaction leaves nothing to do."""
+"""The rollup's listeners (the pattern of crm_bridge/channels/hooks.py): note what a flush touched, and mark
+those conversations out of date just before the transaction commits, inside it (crm_bridge/reports/
+pending.py), so no change is ever missed; reports apply the marks before they read. A rolled-back
+transaction leaves no mark."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from sqlalchemy.orm import ORMExecuteState, Session, UOWTransaction
 from crm_bridge.conversations.models import Conversation, ConversationStatus, Message
 from crm_bridge.escalation.models import Escalation
 from crm_bridge.kb.models import KbDecision
-from crm_bridge.reports import facts
+from crm_bridge.reports import facts, pending
 
 _DIRTY = "kefu_facts_dirty"  # conversation ids touched
 _NEW = "kefu_facts_new"  # conversations inserted (their contact's previous one changes too)
@@ -70,9 +71,15 @@ def _before_commit(session: Session) -> None:
     new: set[str] = session.info.pop(_NEW, set())
     changes: dict[int, tuple[Conversation, list[str]]] = session.info.pop(_CHANGES, {})
     resync = session.info.pop(_RESYNC, False)
-    pending = {conv.id: list(kinds) for conv, kinds in changes.values()}
-    ids = dirty | (facts.previous_of(session, sorted(new)) if new else set())
-    facts.refresh(session, ids, pending)
+    counted: dict[str, pending.Change] = {}
+    for conv, kinds in changes.values():
+        change = counted.setdefault(conv.id, pending.Change())
+        change.resolutions += kinds.count("resolved")
+        change.reopens += kinds.count("reopened")
+        if "resolved" in kinds:
+            change.first_resolved_at = change.first_resolved_at or conv.resolved_at
+    # Marked, not recomputed: the facts are brought up to date before a report reads (pending.apply).
+    pending.mark(session, dirty, new, counted)
     if resync:
         facts.resync_contacts(session)
 

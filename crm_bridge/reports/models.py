@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Float, ForeignKey, Index, Integer, String
+from sqlalchemy import Boolean, Float, ForeignKey, Index, Integer, String, false, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from kefu_core.db import Base, UTCDateTime
@@ -55,3 +55,18 @@ class ConversationFacts(Base):
     positive: Mapped[int] = mapped_column(Integer, default=0)
     neutral: Mapped[int] = mapped_column(Integer, default=0)
     negative: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class FactsPending(Base):
+    """A conversation whose facts are out of date: written at commit by the listeners (one upsert), applied
+    before a report reads and by the minute's job, so a chat turn does not recompute its facts inline."""
+
+    __tablename__ = "conversation_facts_pending"
+
+    conversation_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    # Status changes since the facts were last written (a reopen leaves no other trace).
+    resolutions: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    reopens: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    first_resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # A new conversation: its contact's previous conversation (its recontact gap) changes too.
+    new: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())

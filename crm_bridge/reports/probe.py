@@ -100,7 +100,7 @@ def latest(session: Session) -> ServiceProbe | None:
 def probe_task() -> None:
     """Every minute: probe the parts and store the minute's row."""
     settings = get_settings()
-    rasa = RasaClient(settings.rasa_url, timeout_s=PROBE_TIMEOUT_S)
+    rasa = RasaClient(settings.rasa_replicas, timeout_s=PROBE_TIMEOUT_S)
     try:
         probe_once(get_sessionmaker(), rasa)
     finally:

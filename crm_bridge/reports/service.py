@@ -12,7 +12,7 @@ from sqlalchemy import distinct, select, union
 from sqlalchemy.orm import Session
 
 from crm_bridge.contacts.models import Tier
-from crm_bridge.reports import kpis, metrics
+from crm_bridge.reports import kpis, metrics, pending
 from crm_bridge.reports.filters import ReportFilter, check_interval
 from crm_bridge.reports.models import ConversationFacts as F
 from crm_bridge.reports.scope import conditions
@@ -76,6 +76,7 @@ def period(flt: ReportFilter) -> dict[str, Any]:
 def summary(session: Session, flt: ReportFilter, targets: ServiceTargets | None = None) -> dict[str, Any]:
     """Every KPI of the period with its target and whether it was met (docs/reports.md)."""
     targets = targets or get_settings().targets
+    pending.apply(session)  # the rollup exact before it is read (the caller commits the catch-up)
     conv = kpis.compute(session, flt, targets)
     volume = conv.pop("volume")
     return {
@@ -95,6 +96,7 @@ def timeseries(session: Session, flt: ReportFilter, metric: str, interval: str) 
     """`[{"t", "value"}]`, one point per bucket of the period in KEFU_TIMEZONE."""
     check_interval(interval)
     found = metrics.get(metric)
+    pending.apply(session)
     if interval == "hour" and flt.days > 31:
         raise Invalid("interval: hourly series cover at most 31 days", details={"field": "interval"})
     return [
@@ -107,7 +109,9 @@ def drilldown(
     session: Session, flt: ReportFilter, metric: str, offset: int, limit: int
 ) -> tuple[list[dict[str, Any]], int]:
     """The conversations or tickets behind a figure, one page, with the total."""
-    return metrics.get(metric).drilldown(session, flt, offset, limit)
+    found = metrics.get(metric)
+    pending.apply(session)
+    return found.drilldown(session, flt, offset, limit)
 
 
 def _groups(session: Session, flt: ReportFilter, by: str) -> list[tuple[str, str, ReportFilter]]:
@@ -140,6 +144,7 @@ def breakdown(
     if by not in BREAKDOWNS:
         raise Invalid(f"by: must be one of {', '.join(BREAKDOWNS)}", details={"field": "by"})
     targets = targets or get_settings().targets
+    pending.apply(session)
     rows = []
     for key, label, narrowed in _groups(session, flt, by):
         conv = kpis.compute(session, narrowed, targets)

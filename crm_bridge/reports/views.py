@@ -6,11 +6,12 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response
+from sqlalchemy.orm import Session
 
 from crm_bridge.audit import service as audit
 from crm_bridge.db import DbSession
 from crm_bridge.pagination import PageParams, page_params
-from crm_bridge.reports import service
+from crm_bridge.reports import pending, service
 from crm_bridge.reports.export import csv_text
 from crm_bridge.reports.filters import ReportFilter, build_filter
 from crm_bridge.users.auth import Principal, require_role
@@ -45,13 +46,24 @@ def report_filter(
 
 
 Filter = Annotated[ReportFilter, Depends(report_filter)]
+
+
+def fresh_session(session: DbSession) -> Session:
+    """The request's session with the rollup brought up to date first (conversations changed since the
+    minute's job: crm_bridge/reports/pending.py)."""
+    if pending.apply(session):
+        session.commit()
+    return session
+
+
+Fresh = Annotated[Session, Depends(fresh_session)]
 Metric = Annotated[
     str, Query(min_length=1, max_length=64, description="a metric name (GET /reports/metrics)")
 ]
 
 
 @router.get("/summary")
-def summary(_: Staff, session: DbSession, flt: Filter) -> dict[str, Any]:
+def summary(_: Staff, session: Fresh, flt: Filter) -> dict[str, Any]:
     """Every KPI of the period against its target (docs/reports.md)."""
     return service.summary(session, flt)
 
@@ -65,7 +77,7 @@ def list_metrics(_: Staff) -> dict[str, Any]:
 @router.get("/timeseries")
 def timeseries(
     _: Staff,
-    session: DbSession,
+    session: Fresh,
     flt: Filter,
     metric: Metric,
     interval: Annotated[str, Query(max_length=8, description="hour, day or week")] = "day",
@@ -81,7 +93,7 @@ def timeseries(
 @router.get("/drilldown")
 def drilldown(
     _: Staff,
-    session: DbSession,
+    session: Fresh,
     flt: Filter,
     metric: Metric,
     page: Annotated[PageParams, Depends(page_params)],
@@ -94,7 +106,7 @@ def drilldown(
 @router.get("/breakdown")
 def breakdown(
     _: Staff,
-    session: DbSession,
+    session: Fresh,
     flt: Filter,
     by: Annotated[str, Query(max_length=16, description="channel, language, agent or tier")],
 ) -> dict[str, Any]:
@@ -103,9 +115,7 @@ def breakdown(
 
 
 @router.get("/export.csv", response_class=Response, responses={200: {"content": {"text/csv": {}}}})
-def export_csv(
-    request: Request, principal: Staff, session: DbSession, flt: Filter, metric: Metric
-) -> Response:
+def export_csv(request: Request, principal: Staff, session: Fresh, flt: Filter, metric: Metric) -> Response:
     """A figure's drill-down rows as CSV (at most 100,000; then `X-Report-Truncated: true`). Recorded in the
     audit log (`reports.export`)."""
     items, total = service.export_rows(session, flt, metric)

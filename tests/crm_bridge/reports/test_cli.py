@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
+from crm_bridge.reports import pending
 from crm_bridge.reports.models import ConversationFacts
 from kefu.bootstrap import prepare_database
 from kefu.cli import main
@@ -61,6 +62,7 @@ def test_an_upgraded_database_gets_its_rollup_at_start(tmp_path: Path) -> None:
         engine = make_engine(url)
         try:
             with Session(engine) as session:
+                pending.apply(session)  # the history's marks applied, as a report would
                 total = session.scalar(select(func.count()).select_from(ConversationFacts))
                 session.execute(delete(ConversationFacts))  # as before 0017 existed
                 session.commit()

@@ -9,23 +9,29 @@ import time
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
+from crm_bridge.contacts.models import Contact
+from crm_bridge.conversations.models import Conversation
 from crm_bridge.reports import facts
-from crm_bridge.reports.models import ConversationFacts
+from crm_bridge.reports.models import ConversationFacts, FactsPending
 from kefu_core.db import make_engine
-from tests.crm_bridge.reports.history import ENV, build
 from tests.helpers import kefu_env
 
 
 def test_concurrent_refreshes_of_a_new_row_both_commit(db_url: str) -> None:
-    with kefu_env(DATABASE_URL=db_url, **ENV):
-        conversation = build(db_url).conversations["c2"]
+    with kefu_env(DATABASE_URL=db_url):
         engine = make_engine(db_url)
         errors: list[BaseException] = []
         try:
-            with Session(engine) as setup:  # as for a conversation whose row was never written
-                setup.execute(
-                    delete(ConversationFacts).where(ConversationFacts.conversation_id == conversation)
-                )
+            with Session(engine) as setup:  # a conversation of its own (the shared history stays intact)
+                contact = Contact(name="concurrent")
+                setup.add(contact)
+                setup.flush()
+                conv = Conversation(contact_id=contact.id, channel="api", language="en")
+                setup.add(conv)
+                setup.commit()
+                conversation = conv.id
+                # As for a conversation whose row was never written (its mark not yet applied).
+                setup.execute(delete(FactsPending).where(FactsPending.conversation_id == conversation))
                 setup.commit()
             with Session(engine) as first:
                 assert facts.refresh(first, [conversation]) == 1  # row inserted, not yet committed
