@@ -12,6 +12,10 @@ on a slow 2-core machine, 70 % of the Rasa server's time in a scripted conversat
 validator once and checks each reply with it: the same schema, the same errors, the same message.
 Installing it imports Rasa's action module (and TensorFlow) before Rasa's CLI starts, so even
 `--help` takes a few seconds; nothing else about the command line changes.
+
+Failures: when handling a message raises, or the action server cannot be reached (or answers 5xx, or
+times out), the REST webhook answers 503 and the tracker keeps nothing of the message (Rasa itself would
+carry on without the action and answer 200 with no reply), so crm_bridge retries the turn.
 """
 
 from __future__ import annotations
@@ -98,6 +102,43 @@ def install_token(expected: str) -> None:
 _FAILED: ContextVar[bool] = ContextVar("kefu_rest_failed", default=False)
 
 
+class ActionServerDown(BaseException):
+    """The action server could not be reached or failed (5xx, timeout). A BaseException on purpose: Rasa's
+    processor catches every Exception of an action and carries on without it, saving a tracker whose
+    message got no answer; this one ends the handling before the tracker is saved, so the webhook
+    answers 503 and crm_bridge retries the turn (on another replica when there is one)."""
+
+
+def _unreachable(exc: BaseException) -> bool:
+    """True when a custom action failed for the action server's sake, not for what it answered."""
+    import aiohttp
+
+    cause = exc.__cause__ or exc.__context__
+    if isinstance(exc, asyncio.TimeoutError) or isinstance(cause, aiohttp.ClientConnectionError):
+        return True
+    status = getattr(cause, "status", None)
+    return isinstance(status, int) and status >= 500
+
+
+def install_action_failure() -> None:
+    """Turn an unreachable or failing action server into ActionServerDown (see its docstring)."""
+    from rasa.core.actions.action import RemoteAction
+
+    original = RemoteAction.run
+
+    async def run(self: Any, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return await original(self, *args, **kwargs)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            if _unreachable(exc):
+                raise ActionServerDown(self.name()) from exc
+            raise
+
+    RemoteAction.run = run  # type: ignore[method-assign]
+
+
 def install_failure_status() -> None:
     """Make the REST webhook answer 503 when handling the message raised (instead of 200 with nothing)."""
     import rasa.core.run as run
@@ -111,6 +152,9 @@ def install_failure_status() -> None:
             return await original(self, message)
         except asyncio.CancelledError:
             raise
+        except ActionServerDown:  # the tracker was not saved: crm_bridge may send the message again
+            _FAILED.set(True)
+            return None
         except Exception:
             _FAILED.set(True)  # read by the response middleware of the same request (same task)
             raise
@@ -192,6 +236,7 @@ def main() -> None:
             )
         install_token(token)
         install_failure_status()
+        install_action_failure()
     lock_store_defaults()
     install()
     from rasa.__main__ import main as rasa_main

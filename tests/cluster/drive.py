@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import httpx
 from slack_sdk.signature import SignatureVerifier
+from websockets.exceptions import WebSocketException
 from websockets.sync.client import connect
 
 TELEGRAM_TOKEN = "123456:CLUSTER-telegram-token"
@@ -122,7 +123,7 @@ def send(api_urls: list[str], customer: Customer, turn: int) -> int:
         try:
             if _post_once(base, customer, turn):
                 return tries
-        except (httpx.HTTPError, OSError, TimeoutError, ValueError, KeyError):
+        except (httpx.HTTPError, OSError, TimeoutError, ValueError, KeyError, WebSocketException):
             pass  # the worker died mid-request, or its socket closed: the other one takes the resend
         if time.monotonic() > deadline:
             raise RuntimeError(
