@@ -224,7 +224,7 @@ class History:
                 first_reply_at=None, first_responder_id=None, first_response_s=None, first_response_bh_s=None,
                 agent_replies=0, first_resolved_at=first, resolved_at=resolved_at, resolutions=2, reopens=1,
                 first_resolution_s=None, full_resolution_s=None, last_message_at=None, next_started_at=None,
-                recontact_s=None, kb_decisions=0, kb_none=0, customer_messages=0, positive=0, neutral=0,
+                recontact_s=None, kb_decisions=0, kb_none=0, inbound_messages=0, positive=0, neutral=0,
                 negative=0,
             )  # fmt: skip
         if rng.random() < 0.45:

@@ -47,7 +47,7 @@ def _lines(out: dict[str, Any]) -> list[str]:
     p = out["period"]
     return [
         f"period            {p['from']} .. {p['to']} ({p['timezone']})",
-        f"conversations     {v['conversations']} ({v['customer_messages']} customer messages)",
+        f"conversations     {v['conversations']} ({v['inbound_messages']} customer messages)",
         f"first response    mean {_fmt(fr['mean_s'], 's')}, median {_fmt(fr['median_s'], 's')}, "
         f"p90 {_fmt(fr['p90_s'], 's')}; business hours mean {_fmt(fr['mean_business_s'], 's')} "
         f"(target {_fmt(fr['target_s'], 's')}) {_met(fr['met'])}",

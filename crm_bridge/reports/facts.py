@@ -233,7 +233,7 @@ def compute(
                 "recontact_s": _seconds(ended, next_started),
                 "kb_decisions": n_kb,
                 "kb_none": n_none,
-                "customer_messages": int(stats[2] or 0) if stats else 0,
+                "inbound_messages": int(stats[2] or 0) if stats else 0,
                 "positive": int(stats[3] or 0) if stats else 0,
                 "neutral": int(stats[4] or 0) if stats else 0,
                 "negative": int(stats[5] or 0) if stats else 0,

@@ -261,11 +261,11 @@ SPECS = [
         _labelled,
     ),
     Spec(
-        "customer_messages",
+        "inbound_messages",
         "Customer messages",
         "count",
         "ratio",
-        _column(F.customer_messages),
+        _column(F.inbound_messages),
         denominator=lambda: literal(1),
     ),
 ]

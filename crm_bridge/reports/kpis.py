@@ -56,7 +56,7 @@ def _totals(session: Session, conds: list[ColumnElement[bool]]) -> Any:
             _n(contained()),
             func.coalesce(func.sum(F.kb_decisions), 0),
             func.coalesce(func.sum(F.kb_none), 0),
-            func.coalesce(func.sum(F.customer_messages), 0),
+            func.coalesce(func.sum(F.inbound_messages), 0),
             func.coalesce(func.sum(F.positive), 0),
             func.coalesce(func.sum(F.neutral), 0),
             func.coalesce(func.sum(F.negative), 0),
@@ -137,7 +137,7 @@ def compute(session: Session, flt: ReportFilter, targets: ServiceTargets) -> dic
         },
         "volume": {
             "conversations": total,
-            "customer_messages": int(t[15]),
+            "inbound_messages": int(t[15]),
             "by_channel": dict(sorted(groups["channel"].items())),
             "by_language": {str(k): v for k, v in sorted(groups["language"].items(), key=str)},
             "by_hour": [hours.get(h, 0) for h in range(24)],

@@ -51,7 +51,7 @@ class ConversationFacts(Base):
     recontact_s: Mapped[float | None] = mapped_column(Float)
     kb_decisions: Mapped[int] = mapped_column(Integer, default=0)
     kb_none: Mapped[int] = mapped_column(Integer, default=0)
-    customer_messages: Mapped[int] = mapped_column(Integer, default=0)
+    inbound_messages: Mapped[int] = mapped_column(Integer, default=0)
     positive: Mapped[int] = mapped_column(Integer, default=0)
     neutral: Mapped[int] = mapped_column(Integer, default=0)
     negative: Mapped[int] = mapped_column(Integer, default=0)

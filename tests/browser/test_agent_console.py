@@ -68,7 +68,8 @@ def _customer_sees(server: Server, conversation_id: str, user_id: str) -> list[d
 def test_agent_lands_on_the_console_without_admin_links(tab: Tab) -> None:
     tab.login(*AGENT)
     expect(tab.page).to_have_url(re.compile(r"/admin/agent$"))
-    expect(tab.page.locator(".topbar nav a")).to_have_text(["Console"])
+    # Agents see their own report figures; the admin pages stay out of their navigation.
+    expect(tab.page.locator(".topbar nav a")).to_have_text(["Console", "Reports"])
     expect(tab.page.locator("#ws-state")).to_have_text("live")
     tab.page.goto("/admin/agent/canned")
     expect(tab.page.locator("#forbidden")).to_be_visible()

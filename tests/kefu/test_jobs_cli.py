@@ -101,7 +101,8 @@ def test_replay_all_dead_and_bad_arguments(
             assert main(["jobs", "replay", "--all-dead"]) == 0
             _wait(lambda: set(numbers) <= set(DONE))
             assert main(["jobs", "list", "--status", "dead"]) == 0
-            assert "no dead jobs" in capsys.readouterr().out
+            # Ours are no longer dead (other tests of the shared database may leave dead jobs of their own).
+            assert "tests.flaky" not in capsys.readouterr().out
         finally:
             consumer.stop(graceful=True)
             BROKEN["on"] = True

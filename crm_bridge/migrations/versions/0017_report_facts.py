@@ -68,7 +68,7 @@ def upgrade() -> None:
         sa.Column("recontact_s", sa.Float(), nullable=True),
         sa.Column("kb_decisions", sa.Integer(), nullable=False),
         sa.Column("kb_none", sa.Integer(), nullable=False),
-        sa.Column("customer_messages", sa.Integer(), nullable=False),
+        sa.Column("inbound_messages", sa.Integer(), nullable=False),
         sa.Column("positive", sa.Integer(), nullable=False),
         sa.Column("neutral", sa.Integer(), nullable=False),
         sa.Column("negative", sa.Integer(), nullable=False),

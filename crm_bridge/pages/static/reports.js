@@ -156,7 +156,7 @@ function renderVolume(volume, mine) {
   const v = volume || {};
   const list = el("dl", { className: "volume-figures" },
     el("dt", { text: "Conversations" }), el("dd", {}, figureLink(number(v.conversations), "conversations")),
-    el("dt", { text: "Customer messages" }), el("dd", {}, figureLink(number(v.customer_messages), "customer_messages")));
+    el("dt", { text: "Customer messages" }), el("dd", {}, figureLink(number(v.inbound_messages), "inbound_messages")));
   const tables = [];
   if (v.by_channel) tables.push(volumeTable("By channel", Object.entries(v.by_channel), "conversations", "channel"));
   if (v.by_language) tables.push(volumeTable("By language", Object.entries(v.by_language), "conversations", "language"));

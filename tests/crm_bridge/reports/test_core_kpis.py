@@ -82,7 +82,7 @@ def test_bot_kpis(session: Session, history: History) -> None:
 def test_volume_and_sentiment(session: Session, history: History) -> None:
     volume = _summary(session, history.tag)["volume"]
     assert volume["conversations"] == 6
-    assert volume["customer_messages"] == 8
+    assert volume["inbound_messages"] == 8
     assert volume["by_channel"] == {"api": 2, "widget": 4}
     assert volume["by_language"] == {"en": 4, "zh": 2}
     hours = {h: n for h, n in enumerate(volume["by_hour"]) if n}

@@ -51,7 +51,7 @@ def test_commits_mark_and_a_report_applies_once(session: Session) -> None:
     assert _mark(session, conv.id) is None
     facts = session.get(ConversationFacts, conv.id)
     assert facts is not None
-    assert (facts.resolutions, facts.reopens, facts.customer_messages) == (2, 1, 1)
+    assert (facts.resolutions, facts.reopens, facts.inbound_messages) == (2, 1, 1)
     assert facts.first_resolution_s == 0.0 and facts.full_resolution_s == 5400.0
     assert pending.apply(session) == 0  # applied once: nothing counted twice
 
