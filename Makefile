@@ -39,11 +39,10 @@ run: setup sentiment-model
 	@$(KEFU) run
 
 test: setup model sentiment-model services browsers compose-tool
-	$(VENV)/bin/pytest -ra -m "not cluster"
+	$(VENV)/bin/pytest -ra
 
 # Two of every process (crm_bridge, job workers, Rasa, action servers) on PostgreSQL and a private Redis,
-# 200 conversations while one of each is SIGKILLed (tests/cluster, ~3 minutes). Not yet in `make test`: its
-# driver does not yet survive a killed crm_bridge worker mid-WebSocket (issue 24, still open).
+# 200 conversations while one of each is SIGKILLed (tests/cluster, 2-3 minutes; also part of `make test`).
 cluster-test: setup model sentiment-model services
 	$(VENV)/bin/pytest -ra -m cluster tests/cluster
 
