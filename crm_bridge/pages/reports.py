@@ -17,53 +17,36 @@ from crm_bridge.pages.guard import PageAgent, PageRoute, render
 router = APIRouter(prefix="/admin", tags=["admin pages"], route_class=PageRoute, include_in_schema=False)
 
 
+def _page(request: Request, principal: PageAgent, template: str, page: str) -> HTMLResponse:
+    return render(
+        request,
+        template,
+        user=principal.username,
+        role=principal.role.value if principal.role else "",
+        page=page,
+        nav="reports",
+    )
+
+
 @router.get("/reports", response_class=HTMLResponse)
 def reports_dashboard(request: Request, principal: PageAgent) -> HTMLResponse:
     """KPIs against their targets, trend charts and breakdowns for a period and segment (in the URL)."""
-    return render(
-        request,
-        "reports.html",
-        user=principal.username,
-        role=principal.role.value if principal.role else "",
-        page="reports",
-        nav="reports",
-    )
+    return _page(request, principal, "reports.html", "reports")
 
 
 @router.get("/reports/drilldown", response_class=HTMLResponse)
 def reports_drilldown(request: Request, principal: PageAgent) -> HTMLResponse:
     """The conversations or tickets behind one figure, paged, with the CSV export of the same filters."""
-    return render(
-        request,
-        "reports_drilldown.html",
-        user=principal.username,
-        role=principal.role.value if principal.role else "",
-        page="reports-drilldown",
-        nav="reports",
-    )
+    return _page(request, principal, "reports_drilldown.html", "reports-drilldown")
 
 
 @router.get("/reports/voice", response_class=HTMLResponse)
 def reports_voice(request: Request, principal: PageAgent) -> HTMLResponse:
     """Voice of the customer and what customers ask most (admins; an agent is told they are admins')."""
-    return render(
-        request,
-        "reports_voice.html",
-        user=principal.username,
-        role=principal.role.value if principal.role else "",
-        page="reports-voice",
-        nav="reports",
-    )
+    return _page(request, principal, "reports_voice.html", "reports-voice")
 
 
 @router.get("/reports/at-risk", response_class=HTMLResponse)
 def reports_at_risk(request: Request, principal: PageAgent) -> HTMLResponse:
     """The contacts at risk of leaving, paged (agents and admins)."""
-    return render(
-        request,
-        "reports_at_risk.html",
-        user=principal.username,
-        role=principal.role.value if principal.role else "",
-        page="reports-at-risk",
-        nav="reports",
-    )
+    return _page(request, principal, "reports_at_risk.html", "reports-at-risk")

@@ -36,16 +36,15 @@ def rating_scope(session: Session, stmt: S, flt: ReportFilter) -> S:
     """`stmt` (selecting from feedback) narrowed to ratings given in the period and the segment: channel
     and language through the rated conversation, agent as the rating's agent, tier and tag through the
     rating's contact."""
-    stmt = stmt.where(Feedback.created_at >= flt.start, Feedback.created_at < flt.end)
-    if flt.channel or flt.language:
-        stmt = stmt.join(Conversation, Conversation.id == Feedback.conversation_id)
-        if flt.channel:
-            stmt = stmt.where(Conversation.channel == flt.channel)
-        if flt.language:
-            stmt = stmt.where(Conversation.language == flt.language)
-    if flt.agent_id is not None:
-        stmt = stmt.where(Feedback.agent_id == flt.agent_id)
-    return stmt.where(*segments.contact_conditions(session, flt, Feedback.contact_id))
+    return segments.record_scope(
+        session,
+        stmt,
+        flt,
+        at=Feedback.created_at,
+        conversation_id=Feedback.conversation_id,
+        agent_id=Feedback.agent_id,
+        contact_id=Feedback.contact_id,
+    )
 
 
 def offer_scope(session: Session, stmt: S, flt: ReportFilter) -> S:

@@ -4,7 +4,7 @@ language, agent, contact tier and tag), and portable percentiles."""
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Select, and_, cast, exists, func, or_, select
 from sqlalchemy.dialects.postgresql import JSONB
@@ -12,10 +12,12 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
 from crm_bridge.contacts.models import Contact, Tier
-from crm_bridge.conversations.models import Message, MessageRole
+from crm_bridge.conversations.models import Conversation, Message, MessageRole
 from crm_bridge.reports.filters import ReportFilter
 from crm_bridge.reports.models import ConversationFacts as F
 from kefu_core.errors import Invalid
+
+S = TypeVar("S", bound=Select[*tuple[Any, ...]])
 
 
 def tag_condition(session: Session, tag: str) -> ColumnElement[bool]:
@@ -90,3 +92,28 @@ def percentiles(
             value += (float(pair[1]) - value) * (pos - lo)
         out.append(value)
     return out
+
+
+def record_scope(
+    session: Session,
+    stmt: S,
+    flt: ReportFilter,
+    *,
+    at: Any,
+    conversation_id: Any,
+    agent_id: Any,
+    contact_id: Any,
+) -> S:
+    """`stmt` narrowed to records (ratings, tickets) made in the period and the segment: channel and
+    language through the record's conversation (a record without one matches neither), agent and contact
+    through the given columns."""
+    stmt = stmt.where(at >= flt.start, at < flt.end)
+    if flt.channel or flt.language:
+        stmt = stmt.join(Conversation, Conversation.id == conversation_id)
+        if flt.channel:
+            stmt = stmt.where(Conversation.channel == flt.channel)
+        if flt.language:
+            stmt = stmt.where(Conversation.language == flt.language)
+    if flt.agent_id is not None:
+        stmt = stmt.where(agent_id == flt.agent_id)
+    return stmt.where(*contact_conditions(session, flt, contact_id))

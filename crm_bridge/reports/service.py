@@ -165,19 +165,6 @@ def breakdown(
     return rows
 
 
-EXPORT_COLUMNS = [
-    "kind",
-    "id",
-    "started_at",
-    "created_at",
-    "channel",
-    "language",
-    "contact_id",
-    "agent_id",
-    "value",
-]
-
-
 def export_rows(session: Session, flt: ReportFilter, metric: str) -> tuple[list[dict[str, Any]], int]:
     """Every drill-down row of a figure (up to EXPORT_MAX_ROWS) for the CSV export."""
     return drilldown(session, flt, metric, 0, EXPORT_MAX_ROWS)

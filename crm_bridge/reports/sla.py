@@ -35,16 +35,15 @@ def scope(session: Session, stmt: S, flt: ReportFilter) -> S:
     """`stmt` (selecting from tickets) narrowed to tickets created in the period and the filter's segment:
     channel and language through the ticket's conversation (a ticket without one matches neither), agent
     as the assignee, tier and tag through the ticket's contact."""
-    stmt = stmt.where(Ticket.created_at >= flt.start, Ticket.created_at < flt.end)
-    if flt.channel or flt.language:
-        stmt = stmt.join(Conversation, Conversation.id == Ticket.conversation_id)
-        if flt.channel:
-            stmt = stmt.where(Conversation.channel == flt.channel)
-        if flt.language:
-            stmt = stmt.where(Conversation.language == flt.language)
-    if flt.agent_id is not None:
-        stmt = stmt.where(Ticket.assignee_id == flt.agent_id)
-    return stmt.where(*segments.contact_conditions(session, flt, Ticket.contact_id))
+    return segments.record_scope(
+        session,
+        stmt,
+        flt,
+        at=Ticket.created_at,
+        conversation_id=Ticket.conversation_id,
+        agent_id=Ticket.assignee_id,
+        contact_id=Ticket.contact_id,
+    )
 
 
 def met_condition(target: str) -> ColumnElement[bool]:
