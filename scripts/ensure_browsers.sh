@@ -3,6 +3,7 @@
 # Playwright) and a CJK font (fonts-noto-cjk), so Chinese shows in screenshots and in `kb eval` / `sentiment eval`
 # charts. (Never `playwright install`: the tests use the system browser and the machine may be offline.)
 set -euo pipefail
+source "$(dirname "$0")/apt_install.sh"
 
 CHROMIUM=/usr/bin/chromium
 missing=()
@@ -12,24 +13,7 @@ if [[ ${#missing[@]} -eq 0 ]]; then
     exit 0
 fi
 
-echo "== installing Debian's ${missing[*]} (page tests, CJK text in screenshots and charts)"
-if ! command -v apt-get >/dev/null 2>&1; then
-    echo "error: ${missing[*]} missing and apt-get is not available; install them (Chromium must be at $CHROMIUM)" >&2
-    exit 1
-fi
-SUDO=""
-if [[ "$(id -u)" -ne 0 ]]; then
-    if command -v sudo >/dev/null 2>&1; then
-        SUDO="sudo"
-    else
-        echo "error: ${missing[*]} missing; run as root (or install sudo): apt-get install -y ${missing[*]}" >&2
-        exit 1
-    fi
-fi
-if ! $SUDO apt-get update -qq || ! DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}"; then
-    echo "error: could not install ${missing[*]} with apt-get (offline, or not in the sources?)" >&2
-    exit 1
-fi
+apt_install "page tests, CJK text in screenshots and charts" "${missing[@]}"
 if [[ ! -x "$CHROMIUM" ]]; then
     echo "error: chromium was installed but $CHROMIUM does not exist" >&2
     exit 1
