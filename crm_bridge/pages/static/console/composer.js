@@ -30,19 +30,29 @@ export async function loadCanned(language) {
 /** Wire the reply form, the typing indicator and the canned-reply picker. */
 export function initComposer() {
   const replyText = $("reply-text");
-  $("reply-form").addEventListener("submit", async (event) => {
+  // Replies go out one after another, in the order written; the box is emptied at once, so what the
+  // agent types while one is sending is theirs (clearing it after the send wiped the next reply).
+  let sending = Promise.resolve();
+  $("reply-form").addEventListener("submit", (event) => {
     event.preventDefault();
     const text = replyText.value.trim();
-    if (!text || !state.current) return;
+    const conversation = state.current;
+    if (!text || !conversation) return;
     const internal = $("reply-internal").checked;
-    $("reply-send").disabled = true;
-    try {
-      const msg = await api("POST", conversationUrl(state.current, "/messages"), { text, internal });
-      replyText.value = "";
-      $("reply-internal").checked = false;
-      if (msg && msg.id !== undefined) addMessage({ role: "agent", internal, ...msg });
-      sendTyping(false);
-    } catch (err) { fail(err); } finally { $("reply-send").disabled = false; }
+    replyText.value = "";
+    $("reply-internal").checked = false;
+    sending = sending.then(async () => {
+      try {
+        const msg = await api("POST", conversationUrl(conversation, "/messages"), { text, internal });
+        if (msg && msg.id !== undefined && state.current === conversation) {
+          addMessage({ role: "agent", internal, ...msg });
+        }
+        sendTyping(false);
+      } catch (err) {
+        if (!replyText.value && state.current === conversation) replyText.value = text; // not lost
+        fail(err);
+      }
+    });
   });
   replyText.addEventListener("keydown", (event) => {
     if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
