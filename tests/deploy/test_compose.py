@@ -38,7 +38,7 @@ def _tool() -> str:
         subprocess.run([str(ROOT / "scripts/ensure_compose_tool.sh")], capture_output=True, timeout=600)
         found = shutil.which("docker-compose")
     if found is None:
-        pytest.skip("docker-compose is not installed and scripts/ensure_compose_tool.sh could not install it")
+        pytest.fail("docker-compose is not installed and scripts/ensure_compose_tool.sh could not install it")
     return found
 
 
